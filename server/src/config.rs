@@ -1,0 +1,124 @@
+//! Server configuration: every option is a command-line flag and a `TICKROOM_*` environment
+//! variable. The README's configuration table mirrors this file.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Parses seconds, fractions allowed ("0.5"), into a duration.
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|e| format!("not a number of seconds: {e}"))?;
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("invalid duration: {e}"))
+}
+
+/// How the server runs. `Config::default()` equals the defaults below.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "tickroom-server",
+    version,
+    about = "tickroom: realtime rooms with state sync"
+)]
+pub struct Config {
+    /// Address to listen on. Use 0.0.0.0:8080 to play on a LAN.
+    #[arg(long, env = "TICKROOM_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Simulation ticks per second in every room (1-240).
+    #[arg(long, env = "TICKROOM_TICK_RATE", default_value_t = 30,
+          value_parser = clap::value_parser!(u16).range(1..=240))]
+    pub tick_rate: u16,
+
+    /// Seats per room.
+    #[arg(long, env = "TICKROOM_ROOM_CAPACITY", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=900))]
+    pub room_capacity: u32,
+
+    /// Most rooms open at once; joins that need a new room beyond it are refused.
+    #[arg(long, env = "TICKROOM_MAX_ROOMS", default_value_t = 1000)]
+    pub max_rooms: usize,
+
+    /// Seconds an empty room stays open before it closes.
+    #[arg(long, env = "TICKROOM_EMPTY_ROOM_GRACE", default_value = "30", value_parser = parse_secs)]
+    pub empty_room_grace: Duration,
+
+    /// Largest client message in bytes (also the largest WebSocket frame); bigger closes with 1009.
+    #[arg(long, env = "TICKROOM_MAX_MESSAGE_SIZE", default_value_t = 64 * 1024)]
+    pub max_message_size: usize,
+
+    /// Seconds a connection may stay unable to take its deltas before its seat is freed and the
+    /// connection is closed by the server.
+    #[arg(long, env = "TICKROOM_SLOW_CLIENT_TIMEOUT", default_value = "5", value_parser = parse_secs)]
+    pub slow_client_timeout: Duration,
+
+    /// Messages queued towards one connection before the room skips it (and later resyncs it
+    /// with a full snapshot). At 30 Hz, 16 is about half a second.
+    #[arg(long, env = "TICKROOM_SEND_QUEUE", default_value_t = 16)]
+    pub send_queue: usize,
+
+    /// Seconds a dropped player's seat is held for a reconnect with the token (0 frees it at once).
+    #[arg(long, env = "TICKROOM_RECONNECT_GRACE", default_value = "15", value_parser = parse_secs)]
+    pub reconnect_grace: Duration,
+
+    /// Seconds a new connection has to send its join.
+    #[arg(long, env = "TICKROOM_JOIN_TIMEOUT", default_value = "10", value_parser = parse_secs)]
+    pub join_timeout: Duration,
+
+    /// Seconds between server pings on an otherwise quiet connection.
+    #[arg(long, env = "TICKROOM_HEARTBEAT_INTERVAL", default_value = "5", value_parser = parse_secs)]
+    pub heartbeat_interval: Duration,
+
+    /// Seconds without any frame from a client before it is closed with 4003.
+    #[arg(long, env = "TICKROOM_IDLE_TIMEOUT", default_value = "30", value_parser = parse_secs)]
+    pub idle_timeout: Duration,
+
+    /// Threads that run rooms (0 = one per CPU core).
+    #[arg(long, env = "TICKROOM_ROOM_THREADS", default_value_t = 0)]
+    pub room_threads: usize,
+
+    /// HTTP worker threads that run connections (0 = one per CPU core).
+    #[arg(long, env = "TICKROOM_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+
+    /// Seed for room randomness; room N uses seed + N. Random when unset.
+    #[arg(long, env = "TICKROOM_SEED")]
+    pub seed: Option<u64>,
+
+    /// Folder with the built web client, served at `/`.
+    #[arg(long, env = "TICKROOM_STATIC_DIR", default_value = "client-web/dist")]
+    pub static_dir: PathBuf,
+
+    /// Refuse upgrades that do not offer the `tickroom.v1` subprotocol (400).
+    #[arg(long, env = "TICKROOM_REQUIRE_SUBPROTOCOL", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub require_subprotocol: bool,
+
+    /// Seconds to wait on shutdown for connections to close before exiting anyway.
+    #[arg(long, env = "TICKROOM_SHUTDOWN_TIMEOUT", default_value = "5", value_parser = parse_secs)]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // Parsing no arguments yields the documented defaults (overridden by any TICKROOM_*
+        // variables, as for the binary); it cannot fail because every argument has a default.
+        Config::try_parse_from(["tickroom-server"]).expect("defaults parse")
+    }
+}
+
+impl Config {
+    /// The tick period.
+    pub fn tick_period(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(self.tick_rate))
+    }
+
+    /// Room threads after resolving 0 to the core count.
+    pub fn room_threads(&self) -> usize {
+        match self.room_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! tickroom: an authoritative, actor-based realtime game and state-sync server.
+//!
+//! A game author implements [`Game`] (inputs, entity state, join / leave / step) and calls
+//! [`run`]; the engine provides rooms, the fixed-rate tick, deltas, fan-out, reconnection, limits
+//! and statistics.
+//!
+//! # Layout
+//! - [`game`]: the [`Game`] trait, the one thing a game author writes.
+//! - [`arena`]: the demo game, on that trait.
+//! - [`sim`]: one room's simulation without I/O or clocks (inputs, step, world, delta).
+//! - [`room`]: the `Room` actor: tick loop, encode-once fan-out, slow consumers, reconnects.
+//! - [`lobby`]: the `Lobby` actor: room registry, seats, quick match, idle rooms.
+//! - [`session`]: the `Session` actor, one per WebSocket; the only user of `actix-web-actors`.
+//! - [`config`]: every option as a flag and a `TICKROOM_*` variable.
+//! - [`stats`]: counters served at `/api/stats`.
+//!
+//! # Message flow
+//! ```text
+//!  client ──ws──▶ Session ──JoinRequest──▶ Lobby ──Join──▶ Room (tick loop on a room thread)
+//!  client ◀─ws── Session ◀──Frame(Bytes)── Room: one encode per tick, same bytes to every member
+//! ```
+
+pub mod arena;
+pub mod config;
+pub mod game;
+pub mod lobby;
+pub mod room;
+pub mod session;
+pub mod sim;
+pub mod stats;
+
+pub use config::Config;
+pub use game::{Game, GameRng};
+pub use stats::Stats;
+
+use actix::prelude::*;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use lobby::{ListRooms, Lobby, Shutdown};
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// What every HTTP handler and session shares.
+pub struct AppState<G: Game> {
+    /// The lobby.
+    pub lobby: Addr<Lobby<G>>,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The counters.
+    pub stats: Arc<Stats>,
+    next_connection: AtomicU64,
+}
+
+impl<G: Game> AppState<G> {
+    /// A fresh connection id.
+    pub fn next_connection_id(&self) -> u64 {
+        self.next_connection.fetch_add(1, Relaxed)
+    }
+}
+
+async fn api_rooms<G: Game>(state: web::Data<AppState<G>>) -> actix_web::Result<HttpResponse> {
+    let rooms = state
+        .lobby
+        .send(ListRooms)
+        .await
+        .map_err(actix_web::error::ErrorServiceUnavailable)?;
+    Ok(HttpResponse::Ok().json(rooms))
+}
+
+async fn api_stats<G: Game>(state: web::Data<AppState<G>>) -> HttpResponse {
+    HttpResponse::Ok().json(state.stats.report())
+}
+
+/// `GET /api/info`: what a client needs to know about this server before joining.
+#[derive(serde::Serialize)]
+struct ServerInfo {
+    game: &'static str,
+    protocol_version: u16,
+    subprotocol: &'static str,
+    tick_rate: u16,
+    room_capacity: u32,
+    /// Addresses other machines on the LAN can use, when listening on all interfaces.
+    lan_urls: Vec<String>,
+}
+
+async fn api_info<G: Game>(
+    state: web::Data<AppState<G>>,
+    req: actix_web::HttpRequest,
+) -> HttpResponse {
+    let config = &state.config;
+    let local = req.app_config().local_addr();
+    let lan_urls = if local.ip().is_unspecified() {
+        if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| !i.is_loopback() && (i.ip().is_ipv4() == local.is_ipv4()))
+            .map(|i| SocketAddr::new(i.ip(), local.port()))
+            .map(|a| format!("http://{a}/"))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    HttpResponse::Ok().json(ServerInfo {
+        game: G::NAME,
+        protocol_version: tickroom_shared::PROTOCOL_VERSION,
+        subprotocol: tickroom_shared::SUBPROTOCOL,
+        tick_rate: config.tick_rate,
+        room_capacity: config.room_capacity,
+        lan_urls,
+    })
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+const PLACEHOLDER_PAGE: &str = "<!doctype html><meta charset=utf-8><title>tickroom</title>\
+<h1>tickroom is running</h1><p>The web client is not built. Run <code>make run</code> from the \
+repository (it builds <code>client-web/</code> first), or point <code>--static-dir</code> at a \
+built client. The WebSocket endpoint is <code>/ws</code>; rooms are listed at \
+<a href=/api/rooms>/api/rooms</a>.</p>";
+
+/// Runs the server on an already bound listener until `shutdown` resolves, then closes every
+/// room (clients get 1001) and stops within `config.shutdown_timeout`.
+///
+/// Must be called inside an actix system (e.g. `#[actix_web::main]`). Taking a bound listener lets
+/// tests bind port 0 and run in parallel.
+pub async fn run<G: Game>(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve::<G>(listener, config, Arc::new(Stats::default()), shutdown).await
+}
+
+async fn serve<G: Game>(
+    listener: TcpListener,
+    config: Config,
+    stats: Arc<Stats>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let config = Arc::new(config);
+    let arbiters: Vec<Arbiter> = (0..config.room_threads()).map(|_| Arbiter::new()).collect();
+    let lobby = Lobby::<G>::new(
+        config.clone(),
+        stats.clone(),
+        arbiters.iter().map(Arbiter::handle).collect(),
+    )
+    .start();
+    let state = web::Data::new(AppState {
+        lobby: lobby.clone(),
+        config: config.clone(),
+        stats,
+        next_connection: AtomicU64::new(1),
+    });
+    let static_dir = config.static_dir.clone();
+    let has_client = static_dir.join("index.html").is_file();
+    if !has_client {
+        tracing::warn!(dir = %static_dir.display(), "web client not built; serving a placeholder at /");
+    }
+    let mut server = HttpServer::new(move || {
+        let app = App::new()
+            .app_data(state.clone())
+            .route("/ws", web::get().to(session::upgrade::<G>))
+            .route("/api/rooms", web::get().to(api_rooms::<G>))
+            .route("/api/stats", web::get().to(api_stats::<G>))
+            .route("/api/info", web::get().to(api_info::<G>))
+            .route("/healthz", web::get().to(healthz));
+        if has_client {
+            app.service(actix_files::Files::new("/", &static_dir).index_file("index.html"))
+        } else {
+            app.route(
+                "/",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .body(PLACEHOLDER_PAGE)
+                }),
+            )
+        }
+    })
+    .on_connect(session::on_connect)
+    .disable_signals()
+    .shutdown_timeout(config.shutdown_timeout.as_secs().max(1));
+    if config.workers > 0 {
+        server = server.workers(config.workers);
+    }
+    let addr = listener.local_addr()?;
+    let server = server.listen(listener)?.run();
+    let handle = server.handle();
+    tracing::info!(%addr, game = G::NAME, tick_rate = config.tick_rate, "tickroom listening");
+    let mut server = actix_web::rt::spawn(server);
+    let result = tokio::select! {
+        res = &mut server => res.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        () = shutdown => {
+            tracing::info!("shutting down: closing rooms");
+            // The lobby only fails to answer if it already stopped, which leaves nothing to close.
+            let _ = lobby.send(Shutdown).await;
+            let stop = handle.stop(true);
+            let _ = tokio::time::timeout(config.shutdown_timeout, stop).await;
+            Ok(())
+        }
+    };
+    for arbiter in arbiters {
+        arbiter.stop();
+    }
+    result
+}
+
+/// A server running on its own thread and actix system; stops when dropped.
+pub struct ServerHandle {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its counters.
+    pub stats: Arc<Stats>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// Stops the server and waits for its thread.
+    pub fn stop(mut self) -> std::io::Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            // The server may already have ended; then there is nobody to tell.
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("server thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        // Errors at teardown have nowhere to go; the thread is joined either way.
+        let _ = self.shutdown();
+    }
+}
+
+/// Binds `config.bind` (port 0 picks a free port) and runs game `G` on a new thread, for tests,
+/// benchmarks and embedding.
+pub fn spawn<G: Game>(config: Config) -> std::io::Result<ServerHandle> {
+    let listener = TcpListener::bind(config.bind)?;
+    let addr = listener.local_addr()?;
+    let stats = Arc::new(Stats::default());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread_stats = stats.clone();
+    let thread = std::thread::Builder::new()
+        .name("tickroom-server".into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(serve::<G>(
+                listener,
+                config,
+                thread_stats,
+                async {
+                    // A dropped sender means the handle is gone: shut down as well.
+                    let _ = rx.await;
+                },
+            ))
+        })?;
+    Ok(ServerHandle {
+        addr,
+        stats,
+        stop: Some(tx),
+        thread: Some(thread),
+    })
+}

@@ -1,0 +1,69 @@
+//! Slow consumers: a client that stops reading costs only itself.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+use tickroom_bots::{Connection, Player};
+use tickroom_shared::{ClientMsg, PROTOCOL_VERSION};
+use tickroom_tests::bulky::Bulky;
+use tickroom_tests::{start, test_config, ws_url, Client, To};
+
+/// A client that joins and never reads again loses its seat and its connection after the slow
+/// timeout, while the other client receives every tick without a gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_reader_is_dropped_and_others_keep_every_tick() {
+    let mut config = test_config();
+    config.send_queue = 4;
+    config.slow_client_timeout = Duration::from_millis(500);
+    let server = start::<Bulky>(config);
+    let mut good = Client::join(&server, "good", To::Quick).await;
+
+    // A tiny receive window so the socket fills within a few ticks of bulky deltas.
+    let conn = Connection::connect_with(&ws_url(&server), Some(4096))
+        .await
+        .expect("connects");
+    let mut stuck = Client {
+        conn,
+        player: Player::new(),
+        next_seq: 1,
+    };
+    stuck
+        .send(&ClientMsg::Join {
+            version: PROTOCOL_VERSION,
+            name: "stuck".into(),
+            room: None,
+            create: false,
+            token: None,
+        })
+        .await;
+    // Read nothing from now on.
+    good.until(|p| p.roster.len() == 2).await;
+    let start_tick = good.player.replica.tick().expect("tick").0;
+    // The stuck player disappears from the roster (bounded: at most a minute of ticks).
+    good.until(|p| {
+        p.roster.len() == 1 || p.replica.tick().is_some_and(|t| t.0 > start_tick + 1800)
+    })
+    .await;
+    assert_eq!(
+        good.player.roster.len(),
+        1,
+        "the stuck player's seat was freed"
+    );
+    assert_eq!(good.player.gaps, 0, "the good client missed no tick");
+    let rooms = server.stats.report().rooms;
+    assert_eq!(rooms[0].slow_kicks, 1);
+    assert!(rooms[0].skipped_sends >= 1);
+
+    // The server closed the stuck connection: after draining what was buffered, reading ends.
+    let mut drained = 0usize;
+    loop {
+        match stuck.conn.recv_timeout(tickroom_tests::PATIENCE).await {
+            Ok(tickroom_bots::Incoming::Msg(..)) => drained += 1,
+            Ok(tickroom_bots::Incoming::Closed(_))
+            | Err(tickroom_bots::ConnectionError::WebSocket(_)) => break,
+            Err(e) => {
+                panic!("the stuck connection was not closed (drained {drained} messages): {e}")
+            }
+        }
+    }
+    assert!(server.stats.sessions_open.load(Relaxed) <= 1);
+}
