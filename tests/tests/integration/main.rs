@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod bindings;
+mod golden;
 mod join;
 mod replica;
 mod rooms;
