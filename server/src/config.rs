@@ -95,6 +95,40 @@ pub struct Config {
           action = clap::ArgAction::Set)]
     pub require_subprotocol: bool,
 
+    /// Messages per second one connection may send on average (token bucket); sustained excess
+    /// closes the connection with 1008.
+    #[arg(long, env = "TICKROOM_MAX_MESSAGES_PER_SEC", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_messages_per_sec: u32,
+
+    /// Messages one connection may send in a burst above the average rate.
+    #[arg(long, env = "TICKROOM_MESSAGE_BURST", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_burst: u32,
+
+    /// Most WebSocket connections open at once; further upgrades get 503.
+    #[arg(long, env = "TICKROOM_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Most WebSocket connections from one IP address (0 = no limit); further upgrades get 429.
+    /// Behind a reverse proxy every client shares the proxy's address: raise or disable it.
+    #[arg(long, env = "TICKROOM_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
+
+    /// Extra origins allowed to open WebSockets (comma-separated, e.g. `https://game.example`;
+    /// `*` allows any). The server's own origin and localhost are always allowed, and so are
+    /// clients that send no Origin (not browsers). Others get 403.
+    #[arg(long, env = "TICKROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// PEM certificate chain: with `--tls-key`, serve https:// and wss:// instead of plain HTTP.
+    #[arg(long, env = "TICKROOM_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for `--tls-cert`.
+    #[arg(long, env = "TICKROOM_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Seconds to wait on shutdown for connections to close before exiting anyway.
     #[arg(long, env = "TICKROOM_SHUTDOWN_TIMEOUT", default_value = "5", value_parser = parse_secs)]
     pub shutdown_timeout: Duration,

@@ -11,6 +11,7 @@
 //! - [`room`]: the `Room` actor: tick loop, encode-once fan-out, slow consumers, reconnects.
 //! - [`lobby`]: the `Lobby` actor: room registry, seats, quick match, idle rooms.
 //! - [`session`]: the `Session` actor, one per WebSocket; the only user of `actix-web-actors`.
+//! - [`admission`]: who may upgrade: subprotocol, origin, connection caps.
 //! - [`config`]: every option as a flag and a `TICKROOM_*` variable.
 //! - [`stats`]: counters served at `/api/stats`.
 //!
@@ -20,6 +21,7 @@
 //!  client ◀─ws── Session ◀──Frame(Bytes)── Room: one encode per tick, same bytes to every member
 //! ```
 
+pub mod admission;
 pub mod arena;
 pub mod config;
 pub mod game;
@@ -38,6 +40,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use lobby::{ListRooms, Lobby, Shutdown};
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -49,6 +52,10 @@ pub struct AppState<G: Game> {
     pub config: Arc<Config>,
     /// The counters.
     pub stats: Arc<Stats>,
+    /// Connection caps.
+    pub admission: Arc<admission::Admission>,
+    /// Turns true when the server starts shutting down; every session then closes with 1001.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
     next_connection: AtomicU64,
 }
 
@@ -111,6 +118,12 @@ async fn api_info<G: Game>(
     })
 }
 
+async fn metrics<G: Game>(state: web::Data<AppState<G>>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.stats.prometheus())
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -148,10 +161,13 @@ async fn serve<G: Game>(
         arbiters.iter().map(Arbiter::handle).collect(),
     )
     .start();
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = web::Data::new(AppState {
         lobby: lobby.clone(),
         config: config.clone(),
         stats,
+        admission: Arc::default(),
+        shutdown: shutdown_rx,
         next_connection: AtomicU64::new(1),
     });
     let static_dir = config.static_dir.clone();
@@ -166,6 +182,7 @@ async fn serve<G: Game>(
             .route("/api/rooms", web::get().to(api_rooms::<G>))
             .route("/api/stats", web::get().to(api_stats::<G>))
             .route("/api/info", web::get().to(api_info::<G>))
+            .route("/metrics", web::get().to(metrics::<G>))
             .route("/healthz", web::get().to(healthz));
         if has_client {
             app.service(actix_files::Files::new("/", &static_dir).index_file("index.html"))
@@ -187,14 +204,21 @@ async fn serve<G: Game>(
         server = server.workers(config.workers);
     }
     let addr = listener.local_addr()?;
-    let server = server.listen(listener)?.run();
+    let server = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?)?,
+        _ => server.listen(listener)?,
+    };
+    let server = server.run();
     let handle = server.handle();
-    tracing::info!(%addr, game = G::NAME, tick_rate = config.tick_rate, "tickroom listening");
+    let tls = config.tls_cert.is_some();
+    tracing::info!(%addr, tls, game = G::NAME, tick_rate = config.tick_rate, "tickroom listening");
     let mut server = actix_web::rt::spawn(server);
     let result = tokio::select! {
         res = &mut server => res.unwrap_or_else(|e| Err(std::io::Error::other(e))),
         () = shutdown => {
-            tracing::info!("shutting down: closing rooms");
+            tracing::info!("shutting down: closing rooms and connections");
+            // Receivers live in the app state, which outlives this send.
+            let _ = shutdown_tx.send(true);
             // The lobby only fails to answer if it already stopped, which leaves nothing to close.
             let _ = lobby.send(Shutdown).await;
             let stop = handle.stop(true);
@@ -206,6 +230,27 @@ async fn serve<G: Game>(
         arbiter.stop();
     }
     result
+}
+
+/// Loads a PEM certificate chain and private key into a rustls configuration (ring provider).
+fn tls_config(cert: &Path, key: &Path) -> std::io::Result<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{what} {}: {e}", path.display()),
+        )
+    };
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| invalid("cannot read the certificate chain", cert, &e))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| invalid("cannot read the private key", key, &e))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
+        .map_err(|e| invalid("invalid TLS certificate or key", cert, &e))
 }
 
 /// A server running on its own thread and actix system; stops when dropped.

@@ -10,6 +10,7 @@
 use crate::config::Config;
 use crate::game::Game;
 use crate::room::{Close, Connection, Join, Room, RoomEvent, SessionEvent};
+use crate::sim::Simulation;
 use crate::stats::Stats;
 use actix::prelude::*;
 use serde::Serialize;
@@ -121,9 +122,15 @@ impl<G: Game> Lobby<G> {
             ctx.address().recipient(),
         );
         let seed = self.seed.wrapping_add(u64::from(id.0));
-        let addr = Room::<G>::start_in_arbiter(arbiter, move |_| {
-            Room::new(id, seed, config, lobby, stats)
-        });
+        let dt = config.tick_period().as_secs_f32();
+        // Built here, not on the room's thread: a panic in `Game::new` must not take down the
+        // other rooms of that thread.
+        let sim = std::panic::catch_unwind(|| Simulation::<G>::new(seed, dt)).map_err(|_| {
+            tracing::error!(game = G::NAME, "Game::new panicked");
+            (ErrorCode::ServerFull, "the game failed to start a room")
+        })?;
+        let addr =
+            Room::<G>::start_in_arbiter(arbiter, move |_| Room::new(id, sim, config, lobby, stats));
         self.rooms.insert(id, RoomEntry { addr, seats: 0 });
         tracing::info!(room = %id, game = G::NAME, "room created");
         Ok(id)

@@ -221,10 +221,11 @@ pub struct Room<G: Game> {
 }
 
 impl<G: Game> Room<G> {
-    /// A room that will report to `lobby`.
+    /// A room running `sim` (built by the lobby, which can survive a panic in `Game::new`) that
+    /// will report to `lobby`.
     pub fn new(
         id: RoomId,
-        seed: u64,
+        sim: Simulation<G>,
         config: Arc<Config>,
         lobby: Recipient<RoomEvent>,
         stats: Arc<Stats>,
@@ -233,7 +234,7 @@ impl<G: Game> Room<G> {
         let room_stats = stats.add_room(id);
         Room {
             id,
-            sim: Simulation::new(seed, period.as_secs_f32()),
+            sim,
             config,
             members: BTreeMap::new(),
             lobby,
@@ -287,9 +288,7 @@ impl<G: Game> Room<G> {
             tick: self.sim.tick(),
             entities: self.sim.world().entities().to_vec(),
         });
-        self.room_stats
-            .last_snapshot_bytes
-            .store(bytes.len() as u64, Relaxed);
+        self.room_stats.record_sizes(None, Some(bytes.len()));
         bytes
     }
 
@@ -319,7 +318,7 @@ impl<G: Game> Room<G> {
         };
         let ok = conn.frames.try_send(Frame(bytes)).is_ok();
         if !ok {
-            self.room_stats.skipped_sends.fetch_add(1, Relaxed);
+            self.room_stats.skipped();
         }
         ok
     }
@@ -330,7 +329,7 @@ impl<G: Game> Room<G> {
         for m in self.members.values_mut() {
             if let Some(conn) = &m.conn {
                 if conn.frames.try_send(Frame(bytes.clone())).is_err() {
-                    self.room_stats.skipped_sends.fetch_add(1, Relaxed);
+                    self.room_stats.skipped();
                     m.needs_keyframe = true;
                 }
             }
@@ -341,15 +340,13 @@ impl<G: Game> Room<G> {
         self.roster = None;
         let bytes = self.roster_bytes();
         self.broadcast(&bytes);
-        self.room_stats
-            .players
-            .store(self.members.len() as u64, Relaxed);
+        self.room_stats.set_players(self.members.len());
     }
 
     /// Removes a member for good and tells the lobby the seat is free.
     fn remove(&mut self, player: PlayerId) -> Option<Member<G>> {
         let member = self.members.remove(&player)?;
-        self.sim.leave(player);
+        self.guarded(|sim| sim.leave(player));
         self.lobby.do_send(RoomEvent::SeatFreed(self.id));
         self.roster_changed();
         if self.members.is_empty() {
@@ -408,7 +405,7 @@ impl<G: Game> Room<G> {
         m.conn = None;
         m.stuck_since = None;
         m.held_until = Some(Instant::now() + self.config.reconnect_grace);
-        self.sim.reset_input(player);
+        self.guarded(|sim| sim.reset_input(player));
         self.roster_changed();
     }
 
@@ -417,14 +414,11 @@ impl<G: Game> Room<G> {
         self.room_stats
             .record_tick(now.saturating_duration_since(scheduled), self.period);
         let work = std::time::Instant::now();
-        let delta = match std::panic::catch_unwind(AssertUnwindSafe(|| self.sim.step())) {
-            Ok(delta) => delta,
-            Err(panic) => return self.fail(panic, ctx),
+        let Some(delta) = self.guarded(Simulation::step) else {
+            return ctx.stop();
         };
         let delta = Self::encode(&ServerMsg::Delta(delta));
-        self.room_stats
-            .last_delta_bytes
-            .store(delta.len() as u64, Relaxed);
+        self.room_stats.record_sizes(Some(delta.len()), None);
         let mut keyframe: Option<Bytes> = None;
         // Members due a keyframe get the roster first: it may have changed while they were stuck.
         let roster = self
@@ -452,9 +446,7 @@ impl<G: Game> Room<G> {
                             tick: self.sim.tick(),
                             entities: self.sim.world().entities().to_vec(),
                         });
-                        self.room_stats
-                            .last_snapshot_bytes
-                            .store(b.len() as u64, Relaxed);
+                        self.room_stats.record_sizes(None, Some(b.len()));
                         b
                     })
                     .clone()
@@ -464,13 +456,13 @@ impl<G: Game> Room<G> {
             match conn.frames.try_send(Frame(bytes)) {
                 Ok(()) => {
                     if m.needs_keyframe {
-                        self.room_stats.resyncs.fetch_add(1, Relaxed);
+                        self.room_stats.resynced();
                         m.needs_keyframe = false;
                     }
                     m.stuck_since = None;
                 }
                 Err(SendError::Full(_)) => {
-                    self.room_stats.skipped_sends.fetch_add(1, Relaxed);
+                    self.room_stats.skipped();
                     m.needs_keyframe = true;
                     let since = *m.stuck_since.get_or_insert(now);
                     if now.duration_since(since) >= self.config.slow_client_timeout {
@@ -480,13 +472,11 @@ impl<G: Game> Room<G> {
                 Err(SendError::Closed(_)) => expired.push(*player),
             }
         }
-        self.room_stats
-            .work_us
-            .fetch_add(work.elapsed().as_micros() as u64, Relaxed);
+        self.room_stats.record_work(work.elapsed());
         for player in too_slow {
             if let Some(conn) = self.remove(player).and_then(|m| m.conn) {
                 tracing::info!(room = %self.id, %player, "dropping a connection that stopped reading");
-                self.room_stats.slow_kicks.fetch_add(1, Relaxed);
+                self.room_stats.slow_kick();
                 conn.closer.close();
             }
         }
@@ -508,7 +498,23 @@ impl<G: Game> Room<G> {
         }
     }
 
-    fn fail(&mut self, panic: Box<dyn std::any::Any + Send>, ctx: &mut Context<Self>) {
+    /// Runs game code, turning a panic into the room's orderly failure: every member gets 1011,
+    /// the lobby forgets the room, and the room stops at its next tick. Other rooms, on this
+    /// thread or others, never notice. (Relies on the default `panic = "unwind"`.)
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Simulation<G>) -> T) -> Option<T> {
+        if self.closed {
+            return None;
+        }
+        match std::panic::catch_unwind(AssertUnwindSafe(|| f(&mut self.sim))) {
+            Ok(value) => Some(value),
+            Err(panic) => {
+                self.fail(panic);
+                None
+            }
+        }
+    }
+
+    fn fail(&mut self, panic: Box<dyn std::any::Any + Send>) {
         let what = panic
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
@@ -519,8 +525,8 @@ impl<G: Game> Room<G> {
             CloseCode::InternalError,
             "the room's game failed; the room is closed",
         );
+        self.stats.room_failures.inc();
         self.lobby.do_send(RoomEvent::Closed(self.id));
-        ctx.stop();
     }
 
     fn close_all(&mut self, code: CloseCode, reason: &str) {
@@ -533,8 +539,6 @@ impl<G: Game> Room<G> {
         self.members.clear();
     }
 }
-
-use std::sync::atomic::Ordering::Relaxed;
 
 impl<G: Game> Actor for Room<G> {
     type Context = Context<Self>;
@@ -561,9 +565,11 @@ impl<G: Game> Actor for Room<G> {
 
 impl<G: Game> StreamHandler<Instant> for Room<G> {
     fn handle(&mut self, scheduled: Instant, ctx: &mut Context<Self>) {
-        if !self.closed {
-            self.tick(scheduled, ctx);
+        if self.closed {
+            // A game panic in a handler closed the room; stop here, where the context is at hand.
+            return ctx.stop();
         }
+        self.tick(scheduled, ctx);
     }
 }
 
@@ -618,7 +624,12 @@ impl<G: Game> Handler<Join<G>> for Room<G> {
             return fail(&msg.conn, ErrorCode::RoomFull, "the room is full");
         }
         let player = self.free_player_id();
-        let entity = self.sim.join(player);
+        let Some(entity) = self.guarded(|sim| sim.join(player)) else {
+            return msg.conn.close(
+                CloseCode::InternalError,
+                "the room's game failed; the room is closed",
+            );
+        };
         let token = self.new_token(player);
         let member = Member {
             name: msg.name,

@@ -9,17 +9,21 @@
 //! closes the connection with a precise code: 1003 for text, 1007 for a malformed message, 1009
 //! for one too large, 1002 for a WebSocket protocol error.
 
+use crate::admission::Slot;
 use crate::lobby::{JoinRequest, Target};
 use crate::room::{self, Connection, Frame, Origin, Room, SessionEvent};
 use crate::{AppState, Game};
 use actix::prelude::*;
 use actix_http::ws::Item;
 use actix_web::dev::Extensions;
+use actix_web::error::PayloadError;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::any::Any;
-use std::sync::atomic::Ordering::Relaxed;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 use tickroom_shared::protocol::{clean_name, MAX_CHAT_BYTES};
@@ -54,9 +58,14 @@ impl Closer {
 /// a [`Session`] can build its [`Closer`].
 pub fn on_connect(conn: &dyn Any, data: &mut Extensions) {
     #[cfg(unix)]
-    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+    {
+        use actix_web::rt::net::TcpStream;
         use std::os::fd::AsFd;
-        if let Ok(fd) = tcp.as_fd().try_clone_to_owned() {
+        let tcp = conn.downcast_ref::<TcpStream>().or_else(|| {
+            conn.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<TcpStream>>()
+                .map(|tls| tls.get_ref().0)
+        });
+        if let Some(Ok(fd)) = tcp.map(|tcp| tcp.as_fd().try_clone_to_owned()) {
             data.insert(Closer(Some(Arc::new(std::net::TcpStream::from(fd)))));
         }
     }
@@ -64,30 +73,134 @@ pub fn on_connect(conn: &dyn Any, data: &mut Extensions) {
     let _ = (conn, data);
 }
 
-/// `GET /ws`: checks the subprotocol and upgrades to a [`Session`].
+/// `GET /ws`: admits the request (subprotocol, origin, connection caps) and upgrades it to a
+/// [`Session`].
 pub async fn upgrade<G: Game>(
     req: HttpRequest,
     stream: web::Payload,
     state: web::Data<AppState<G>>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let offered = req
-        .headers()
-        .get_all(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == SUBPROTOCOL);
-    if !offered && state.config.require_subprotocol {
-        return Ok(HttpResponse::BadRequest().body(format!(
-            "tickroom: offer the WebSocket subprotocol \"{SUBPROTOCOL}\" (Sec-WebSocket-Protocol)\n"
-        )));
+    if *state.shutdown.borrow() {
+        state.stats.refuse("shutting_down");
+        return Ok(
+            HttpResponse::ServiceUnavailable().body("tickroom: the server is shutting down\n")
+        );
     }
+    let slot = match state.admission.admit(&req, &state.config) {
+        Ok(slot) => slot,
+        Err(refusal) => {
+            state.stats.refuse(refusal.label());
+            tracing::debug!(peer = ?req.peer_addr(), reason = refusal.label(), "upgrade refused");
+            return Ok(refusal.response());
+        }
+    };
     let closer = req.conn_data::<Closer>().cloned().unwrap_or_default();
-    let session = Session::<G>::new(state.into_inner(), closer);
-    let max = session.state.config.max_message_size;
-    ws::WsResponseBuilder::new(session, &req, stream)
+    let max = state.config.max_message_size;
+    let guard = FrameGuard::new(stream, max);
+    let session = Session::<G>::new(state.into_inner(), closer, slot, guard.tripped.clone());
+    ws::WsResponseBuilder::new(session, &req, guard)
         .protocols(&[SUBPROTOCOL])
         .frame_size(max)
         .start()
+}
+
+/// Stops a frame that claims more than the size limit as soon as its header arrives.
+///
+/// actix-web-actors buffers a frame's bytes until the whole claimed length is there and only then
+/// compares it with the limit, so a client could stream an endless "frame" into server memory.
+/// This adapter reads frame headers off the incoming bytes (it does not decode or copy
+/// payloads) and ends the stream with an error the moment a header claims too much.
+struct FrameGuard<S> {
+    inner: S,
+    max: usize,
+    /// Header bytes of the frame being read (at most 2 + 8 + 4).
+    header: [u8; 14],
+    have: usize,
+    /// Payload bytes of the current frame still to pass through.
+    skip: u64,
+    /// Set when a frame was refused, so the session closes with 1009 rather than 1002.
+    tripped: Arc<AtomicBool>,
+}
+
+impl<S> FrameGuard<S> {
+    fn new(inner: S, max: usize) -> Self {
+        FrameGuard {
+            inner,
+            max,
+            header: [0; 14],
+            have: 0,
+            skip: 0,
+            tripped: Arc::default(),
+        }
+    }
+
+    /// Header length and payload length once enough header bytes are known.
+    fn parse(h: &[u8]) -> Option<(usize, u64)> {
+        let (&b1, rest) = h.get(1).zip(h.get(2..))?;
+        let mask = if b1 & 0x80 != 0 { 4 } else { 0 };
+        let (ext, len) = match b1 & 0x7f {
+            126 => (
+                2,
+                u64::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?])),
+            ),
+            127 => (8, u64::from_be_bytes(rest.get(..8)?.try_into().ok()?)),
+            n => (0, u64::from(n)),
+        };
+        Some((2 + ext + mask, len))
+    }
+
+    /// Follows frame boundaries through `chunk`; false when a frame is too large.
+    fn scan(&mut self, mut chunk: &[u8]) -> bool {
+        while !chunk.is_empty() {
+            if self.skip > 0 {
+                let n = (chunk.len() as u64).min(self.skip);
+                self.skip -= n;
+                chunk = &chunk[n as usize..];
+                continue;
+            }
+            self.header[self.have] = chunk[0];
+            self.have += 1;
+            chunk = &chunk[1..];
+            if let Some((header_len, payload_len)) = Self::parse(&self.header[..self.have]) {
+                if payload_len > self.max as u64 {
+                    return false;
+                }
+                if self.have == header_len {
+                    self.have = 0;
+                    self.skip = payload_len;
+                }
+            }
+        }
+        true
+    }
+}
+
+impl<S> futures_util::Stream for FrameGuard<S>
+where
+    S: futures_util::Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if self.tripped.load(Relaxed) {
+            return Poll::Ready(None);
+        }
+        match std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if self.scan(&chunk) {
+                    Poll::Ready(Some(Ok(chunk)))
+                } else {
+                    self.tripped.store(true, Relaxed);
+                    Poll::Ready(Some(Err(PayloadError::Overflow)))
+                }
+            }
+            other => other,
+        }
+    }
 }
 
 enum Phase<G: Game> {
@@ -113,14 +226,30 @@ pub struct Session<G: Game> {
     /// Last frame of any kind from the client.
     last_seen: Instant,
     limits: DecodeLimits,
+    /// Token bucket over every frame the client sends.
+    rate: DefaultDirectRateLimiter,
+    /// Holds this connection's place in the connection caps.
+    _slot: Slot,
+    /// Set by the [`FrameGuard`] when it refused an oversized frame.
+    oversized: Arc<AtomicBool>,
 }
 
 impl<G: Game> Session<G> {
-    fn new(state: Arc<AppState<G>>, closer: Closer) -> Self {
+    fn new(
+        state: Arc<AppState<G>>,
+        closer: Closer,
+        slot: Slot,
+        oversized: Arc<AtomicBool>,
+    ) -> Self {
         let limits = DecodeLimits {
             max_bytes: state.config.max_message_size,
             ..DecodeLimits::default()
         };
+        let config = &state.config;
+        // Both values are at least 1 (enforced by the config parser); 1 is the fallback anyway.
+        let per_sec = NonZeroU32::new(config.max_messages_per_sec).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(config.message_burst).unwrap_or(NonZeroU32::MIN);
+        let rate = RateLimiter::direct(Quota::per_second(per_sec).allow_burst(burst));
         Session {
             id: state.next_connection_id(),
             state,
@@ -129,10 +258,13 @@ impl<G: Game> Session<G> {
             partial: None,
             last_seen: Instant::now(),
             limits,
+            rate,
+            _slot: slot,
+            oversized,
         }
     }
 
-    fn origin(&self) -> Option<(Addr<Room<G>>, Origin)> {
+    fn seat(&self) -> Option<(Addr<Room<G>>, Origin)> {
         match &self.phase {
             Phase::InRoom { room, player } => Some((
                 room.clone(),
@@ -148,11 +280,8 @@ impl<G: Game> Session<G> {
     fn send(&self, msg: &ServerMsg, ctx: &mut ws::WebsocketContext<Self>) {
         match tickroom_shared::encode(msg) {
             Ok(bytes) => {
-                self.state.stats.messages_out.fetch_add(1, Relaxed);
-                self.state
-                    .stats
-                    .bytes_out
-                    .fetch_add(bytes.len() as u64, Relaxed);
+                self.state.stats.messages_out.inc();
+                self.state.stats.bytes_out.inc_by(bytes.len() as u64);
                 ctx.binary(bytes);
             }
             Err(e) => tracing::error!(error = %e, "cannot encode a server message"),
@@ -171,6 +300,7 @@ impl<G: Game> Session<G> {
 
     /// Closes with a code and reason and stops the actor.
     fn close(&mut self, code: CloseCode, reason: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        self.state.stats.closed(code as u16);
         if matches!(
             code,
             CloseCode::Unsupported
@@ -179,7 +309,6 @@ impl<G: Game> Session<G> {
                 | CloseCode::TooBig
                 | CloseCode::ProtocolError
         ) {
-            self.state.stats.protocol_closes.fetch_add(1, Relaxed);
             tracing::debug!(
                 conn = self.id,
                 code = code as u16,
@@ -202,8 +331,8 @@ impl<G: Game> Session<G> {
     /// One complete binary message from the client.
     fn on_message(&mut self, bytes: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
         let stats = &self.state.stats;
-        stats.messages_in.fetch_add(1, Relaxed);
-        stats.bytes_in.fetch_add(bytes.len() as u64, Relaxed);
+        stats.messages_in.inc();
+        stats.bytes_in.inc_by(bytes.len() as u64);
         let msg = match tickroom_shared::decode::<ClientMsg<G::Input>>(bytes, &self.limits) {
             Ok(msg) => msg,
             Err(e @ CodecError::TooLarge { .. }) => {
@@ -248,15 +377,15 @@ impl<G: Game> Session<G> {
                     conn,
                 });
             }
-            ClientMsg::Input { seq, input } => match self.origin() {
+            ClientMsg::Input { seq, input } => match self.seat() {
                 Some((room, from)) => {
                     if room.try_send(room::Input { from, seq, input }).is_err() {
-                        stats.inputs_dropped.fetch_add(1, Relaxed);
+                        stats.inputs_dropped.inc();
                     }
                 }
                 None => self.error(ErrorCode::BadRequest, "input before joining a room", ctx),
             },
-            ClientMsg::Ping { echo } => match self.origin() {
+            ClientMsg::Ping { echo } => match self.seat() {
                 Some((room, from)) => {
                     // If the room's queue is full the ping is lost, like an input: the client
                     // simply sees no pong for it.
@@ -274,17 +403,17 @@ impl<G: Game> Session<G> {
                 if text.len() > MAX_CHAT_BYTES {
                     return self.error(ErrorCode::BadRequest, "chat line too long", ctx);
                 }
-                match self.origin() {
+                match self.seat() {
                     Some((room, from)) => room.do_send(room::Chat { from, text }),
                     None => self.error(ErrorCode::BadRequest, "chat before joining a room", ctx),
                 }
             }
-            ClientMsg::Resync => match self.origin() {
+            ClientMsg::Resync => match self.seat() {
                 Some((room, from)) => room.do_send(room::Resync { from }),
                 None => self.error(ErrorCode::BadRequest, "resync before joining a room", ctx),
             },
             ClientMsg::Leave => {
-                if let Some((room, from)) = self.origin() {
+                if let Some((room, from)) = self.seat() {
                     room.do_send(room::Leave { from });
                 }
                 self.phase = Phase::Lobby;
@@ -347,8 +476,8 @@ impl<G: Game> Actor for Session<G> {
         let config = &self.state.config;
         // The mailbox is the outbound queue the room's try_send sees as full.
         ctx.set_mailbox_capacity(config.send_queue);
-        self.state.stats.sessions_open.fetch_add(1, Relaxed);
-        self.state.stats.sessions_total.fetch_add(1, Relaxed);
+        self.state.stats.sessions_open.inc();
+        self.state.stats.sessions_total.inc();
         let (join_timeout, idle_timeout) = (config.join_timeout, config.idle_timeout);
         ctx.run_later(join_timeout, |session, ctx| {
             if matches!(session.phase, Phase::Lobby) {
@@ -359,6 +488,15 @@ impl<G: Game> Actor for Session<G> {
                 );
             }
         });
+        let mut shutdown = self.state.shutdown.clone();
+        let closing = async move {
+            // An error means the sender is gone, which also means the server is stopping.
+            let _ = shutdown.wait_for(|stopping| *stopping).await;
+        };
+        ctx.spawn(closing.into_actor(self).map(|(), session, ctx| {
+            session.phase = Phase::Lobby; // the rooms are closing too: no disconnect to report
+            session.close(CloseCode::GoingAway, "server shutting down", ctx);
+        }));
         ctx.run_interval(config.heartbeat_interval, move |session, ctx| {
             if session.last_seen.elapsed() > idle_timeout {
                 session.close(
@@ -373,8 +511,8 @@ impl<G: Game> Actor for Session<G> {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.state.stats.sessions_open.fetch_sub(1, Relaxed);
-        if let Some((room, from)) = self.origin() {
+        self.state.stats.sessions_open.dec();
+        if let Some((room, from)) = self.seat() {
             room.do_send(room::Disconnected { from });
         }
     }
@@ -383,8 +521,22 @@ impl<G: Game> Actor for Session<G> {
 impl<G: Game> StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session<G> {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         self.last_seen = Instant::now();
+        if self.rate.check().is_err() {
+            self.state.stats.rate_limited.inc();
+            let limit = self.state.config.max_messages_per_sec;
+            let reason = format!("more than {limit} messages per second");
+            return self.close(CloseCode::Policy, &reason, ctx);
+        }
         let msg = match item {
             Ok(msg) => msg,
+            Err(_) if self.oversized.load(Relaxed) => {
+                let max = self.state.config.max_message_size;
+                return self.close(
+                    CloseCode::TooBig,
+                    &format!("frame exceeds {max} bytes"),
+                    ctx,
+                );
+            }
             Err(ws::ProtocolError::Overflow) => {
                 let max = self.state.config.max_message_size;
                 return self.close(
@@ -432,11 +584,8 @@ impl<G: Game> Handler<Frame> for Session<G> {
 
     /// Writes already-encoded bytes from the room.
     fn handle(&mut self, frame: Frame, ctx: &mut Self::Context) {
-        self.state.stats.messages_out.fetch_add(1, Relaxed);
-        self.state
-            .stats
-            .bytes_out
-            .fetch_add(frame.0.len() as u64, Relaxed);
+        self.state.stats.messages_out.inc();
+        self.state.stats.bytes_out.inc_by(frame.0.len() as u64);
         ctx.binary(frame.0);
     }
 }
@@ -458,5 +607,38 @@ impl<G: Game> Handler<SessionEvent<G>> for Session<G> {
                 self.close(code, &reason, ctx);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FrameGuard;
+
+    fn guard() -> FrameGuard<()> {
+        FrameGuard::new((), 1000)
+    }
+
+    #[test]
+    fn frame_guard_follows_frames_across_chunks() {
+        let mut g = guard();
+        // Masked binary frame of 3 bytes, split across chunks, then a masked 200-byte frame.
+        assert!(g.scan(&[0x82, 0x83, 1, 2]));
+        assert!(g.scan(&[3, 4, 9, 9]));
+        assert!(g.scan(&[9, 0x82, 0xfe, 0x00]));
+        assert!(g.scan(&[200, 1, 2, 3, 4]));
+        assert!(g.scan(&[0u8; 200]));
+        assert_eq!((g.have, g.skip), (0, 0));
+    }
+
+    #[test]
+    fn frame_guard_refuses_oversized_headers() {
+        let mut g = guard();
+        let mut frame = vec![0x82, 0xff];
+        frame.extend_from_slice(&(1u64 << 62).to_be_bytes());
+        assert!(!g.scan(&frame));
+        let mut g = guard();
+        assert!(!g.scan(&[0x82, 0xfe, 0x03, 0xe9])); // 1001 bytes
+        let mut g = guard();
+        assert!(g.scan(&[0x82, 0xfe, 0x03, 0xe8])); // exactly 1000
     }
 }

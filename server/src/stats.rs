@@ -1,10 +1,18 @@
-//! Counters the engine keeps about itself, read by `/api/stats` and the benchmark.
+//! What the engine counts about itself: Prometheus metrics at `/metrics` (through
+//! `prometheus-client`, one registry per server so several servers can share a process) and a
+//! JSON view with per-room detail at `/api/stats`, which the benchmark reads.
 //!
-//! Plain atomics, updated with relaxed ordering on the hot path: they are statistics, not
-//! synchronisation. Each room has its own [`RoomStats`] so rooms on different threads never
-//! contend on a shared counter while ticking.
+//! Metrics are aggregated over rooms (no per-room labels: rooms come and go, label sets would
+//! grow without bound); per-room figures live in [`RoomStats`] and only in the JSON view.
+//! Everything is an atomic updated with relaxed ordering: statistics, not synchronisation.
 
-use hdrhistogram::Histogram;
+use hdrhistogram::Histogram as HdrHistogram;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -12,87 +20,215 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tickroom_shared::RoomId;
 
-/// Server-wide counters.
-#[derive(Default)]
+/// Label of `tickroom_closes_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CloseLabels {
+    /// WebSocket close code.
+    pub code: u16,
+}
+
+/// Label of `tickroom_upgrades_refused_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    /// Why: `subprotocol`, `origin`, `server_full`, `ip_limit`, `shutting_down`.
+    pub reason: &'static str,
+}
+
+/// Server-wide metrics.
 pub struct Stats {
+    registry: Registry,
     /// WebSocket sessions open now.
-    pub sessions_open: AtomicU64,
+    pub sessions_open: Gauge,
     /// WebSocket sessions opened since start.
-    pub sessions_total: AtomicU64,
+    pub sessions_total: Counter,
     /// Client messages received.
-    pub messages_in: AtomicU64,
+    pub messages_in: Counter,
     /// Client payload bytes received.
-    pub bytes_in: AtomicU64,
+    pub bytes_in: Counter,
     /// Server messages written to sessions.
-    pub messages_out: AtomicU64,
+    pub messages_out: Counter,
     /// Server payload bytes written to sessions.
-    pub bytes_out: AtomicU64,
-    /// Connections closed by the server because of bad input (any 1003/1007/1008/1009 close).
-    pub protocol_closes: AtomicU64,
+    pub bytes_out: Counter,
+    /// Connections closed by the server, by close code.
+    pub closes: Family<CloseLabels, Counter>,
+    /// Upgrades refused before a session started, by reason.
+    pub refused: Family<RefusedLabels, Counter>,
+    /// Messages refused by the per-connection rate limit.
+    pub rate_limited: Counter,
     /// Inputs dropped because the room's queue was full.
-    pub inputs_dropped: AtomicU64,
+    pub inputs_dropped: Counter,
+    /// Rooms open now.
+    pub rooms_open: Gauge,
+    /// Room ticks run.
+    pub ticks: Counter,
+    /// Ticks that started more than a tenth of a period late.
+    pub late_ticks: Counter,
+    /// Ticks that started a whole period or more late.
+    pub overruns: Counter,
+    /// Seconds of work per tick (step, diff, encode, fan-out).
+    pub tick_duration: Histogram,
+    /// Keyframes sent to resync connections.
+    pub resyncs: Counter,
+    /// Deltas skipped for connections whose queue was full.
+    pub skipped_sends: Counter,
+    /// Connections dropped for staying too slow.
+    pub slow_kicks: Counter,
+    /// Rooms closed because their game panicked.
+    pub room_failures: Counter,
     rooms: Mutex<BTreeMap<RoomId, Arc<RoomStats>>>,
 }
 
-/// One room's counters.
+impl Default for Stats {
+    fn default() -> Self {
+        let mut s = Stats {
+            registry: Registry::with_prefix("tickroom"),
+            sessions_open: Gauge::default(),
+            sessions_total: Counter::default(),
+            messages_in: Counter::default(),
+            bytes_in: Counter::default(),
+            messages_out: Counter::default(),
+            bytes_out: Counter::default(),
+            closes: Family::default(),
+            refused: Family::default(),
+            rate_limited: Counter::default(),
+            inputs_dropped: Counter::default(),
+            rooms_open: Gauge::default(),
+            ticks: Counter::default(),
+            late_ticks: Counter::default(),
+            overruns: Counter::default(),
+            // 10 µs to about 80 ms.
+            tick_duration: Histogram::new(exponential_buckets(1e-5, 2.0, 14)),
+            resyncs: Counter::default(),
+            skipped_sends: Counter::default(),
+            slow_kicks: Counter::default(),
+            room_failures: Counter::default(),
+            rooms: Mutex::new(BTreeMap::new()),
+        };
+        s.registry.register(
+            "sessions_open",
+            "WebSocket sessions open now",
+            s.sessions_open.clone(),
+        );
+        s.registry.register(
+            "sessions",
+            "WebSocket sessions opened",
+            s.sessions_total.clone(),
+        );
+        s.registry.register(
+            "messages_in",
+            "Client messages received",
+            s.messages_in.clone(),
+        );
+        s.registry.register(
+            "bytes_in",
+            "Client payload bytes received",
+            s.bytes_in.clone(),
+        );
+        s.registry.register(
+            "messages_out",
+            "Server messages sent",
+            s.messages_out.clone(),
+        );
+        s.registry.register(
+            "bytes_out",
+            "Server payload bytes sent",
+            s.bytes_out.clone(),
+        );
+        s.registry.register(
+            "closes",
+            "Connections closed by the server, by code",
+            s.closes.clone(),
+        );
+        s.registry.register(
+            "upgrades_refused",
+            "Upgrades refused, by reason",
+            s.refused.clone(),
+        );
+        s.registry.register(
+            "rate_limited",
+            "Messages over the per-connection rate",
+            s.rate_limited.clone(),
+        );
+        s.registry.register(
+            "inputs_dropped",
+            "Inputs dropped on full room queues",
+            s.inputs_dropped.clone(),
+        );
+        s.registry
+            .register("rooms_open", "Rooms open now", s.rooms_open.clone());
+        s.registry
+            .register("ticks", "Room ticks run", s.ticks.clone());
+        s.registry.register(
+            "late_ticks",
+            "Ticks started over a tenth of a period late",
+            s.late_ticks.clone(),
+        );
+        s.registry.register(
+            "tick_overruns",
+            "Ticks started a period or more late",
+            s.overruns.clone(),
+        );
+        s.registry.register(
+            "tick_duration_seconds",
+            "Work per tick",
+            s.tick_duration.clone(),
+        );
+        s.registry.register(
+            "resyncs",
+            "Keyframes sent to resync connections",
+            s.resyncs.clone(),
+        );
+        s.registry.register(
+            "skipped_deltas",
+            "Deltas skipped for full connection queues",
+            s.skipped_sends.clone(),
+        );
+        s.registry.register(
+            "slow_kicks",
+            "Connections dropped as too slow",
+            s.slow_kicks.clone(),
+        );
+        s.registry.register(
+            "room_failures",
+            "Rooms closed by a game panic",
+            s.room_failures.clone(),
+        );
+        s
+    }
+}
+
+/// One room's counters, for `/api/stats`; every update also feeds the server-wide metrics.
 pub struct RoomStats {
-    /// The room.
-    pub id: RoomId,
-    /// Ticks run.
-    pub ticks: AtomicU64,
-    /// Ticks that started more than a tenth of a period after their scheduled time.
-    pub late_ticks: AtomicU64,
-    /// Ticks that started a whole period or more late (a tick was effectively lost and caught up).
-    pub overruns: AtomicU64,
-    /// Seated players (including held seats).
-    pub players: AtomicU64,
-    /// Deltas not sent to a session whose queue was full.
-    pub skipped_sends: AtomicU64,
-    /// Keyframes sent to resync a session after skips or a client's request.
-    pub resyncs: AtomicU64,
-    /// Sessions dropped for staying too slow.
-    pub slow_kicks: AtomicU64,
-    /// Bytes of the last delta encoded.
-    pub last_delta_bytes: AtomicU64,
-    /// Bytes of the last snapshot encoded.
-    pub last_snapshot_bytes: AtomicU64,
-    /// Microseconds of game step + diff + encode, summed.
-    pub work_us: AtomicU64,
-    lateness_us: Mutex<Histogram<u64>>,
+    id: RoomId,
+    global: Arc<Stats>,
+    ticks: AtomicU64,
+    late_ticks: AtomicU64,
+    overruns: AtomicU64,
+    players: AtomicU64,
+    skipped_sends: AtomicU64,
+    resyncs: AtomicU64,
+    slow_kicks: AtomicU64,
+    last_delta_bytes: AtomicU64,
+    last_snapshot_bytes: AtomicU64,
+    work_us: AtomicU64,
+    lateness_us: Mutex<HdrHistogram<u64>>,
 }
 
 /// Lateness above this is clamped; a tick a minute late is already a disaster.
 const MAX_TRACKED_US: u64 = 60_000_000;
 
 impl RoomStats {
-    fn new(id: RoomId) -> Self {
-        RoomStats {
-            id,
-            ticks: AtomicU64::new(0),
-            late_ticks: AtomicU64::new(0),
-            overruns: AtomicU64::new(0),
-            players: AtomicU64::new(0),
-            skipped_sends: AtomicU64::new(0),
-            resyncs: AtomicU64::new(0),
-            slow_kicks: AtomicU64::new(0),
-            last_delta_bytes: AtomicU64::new(0),
-            last_snapshot_bytes: AtomicU64::new(0),
-            work_us: AtomicU64::new(0),
-            // 3 significant digits up to a minute: fixed bounds, so creation cannot fail.
-            lateness_us: Mutex::new(
-                Histogram::new_with_bounds(1, MAX_TRACKED_US, 3).expect("valid histogram bounds"),
-            ),
-        }
-    }
-
     /// Records one tick that started `lateness` after its schedule, with a period of `period`.
     pub fn record_tick(&self, lateness: Duration, period: Duration) {
         self.ticks.fetch_add(1, Relaxed);
+        self.global.ticks.inc();
         if lateness * 10 > period {
             self.late_ticks.fetch_add(1, Relaxed);
+            self.global.late_ticks.inc();
         }
         if lateness >= period {
             self.overruns.fetch_add(1, Relaxed);
+            self.global.overruns.inc();
         }
         let us = (lateness.as_micros() as u64).clamp(1, MAX_TRACKED_US);
         // A poisoned lock only means another thread panicked mid-update; the data is still usable.
@@ -102,6 +238,45 @@ impl RoomStats {
             .unwrap_or_else(PoisonError::into_inner);
         // Cannot fail: the value is clamped into the histogram's bounds.
         let _ = h.record(us);
+    }
+
+    /// Records the work of one tick.
+    pub fn record_work(&self, work: Duration) {
+        self.work_us.fetch_add(work.as_micros() as u64, Relaxed);
+        self.global.tick_duration.observe(work.as_secs_f64());
+    }
+
+    /// Records the sizes of the encoded delta or snapshot.
+    pub fn record_sizes(&self, delta: Option<usize>, snapshot: Option<usize>) {
+        if let Some(d) = delta {
+            self.last_delta_bytes.store(d as u64, Relaxed);
+        }
+        if let Some(s) = snapshot {
+            self.last_snapshot_bytes.store(s as u64, Relaxed);
+        }
+    }
+
+    /// A send was skipped for a full queue.
+    pub fn skipped(&self) {
+        self.skipped_sends.fetch_add(1, Relaxed);
+        self.global.skipped_sends.inc();
+    }
+
+    /// A keyframe resynced a connection.
+    pub fn resynced(&self) {
+        self.resyncs.fetch_add(1, Relaxed);
+        self.global.resyncs.inc();
+    }
+
+    /// A connection was dropped as too slow.
+    pub fn slow_kick(&self) {
+        self.slow_kicks.fetch_add(1, Relaxed);
+        self.global.slow_kicks.inc();
+    }
+
+    /// Seats taken now.
+    pub fn set_players(&self, n: usize) {
+        self.players.store(n as u64, Relaxed);
     }
 
     /// A serializable copy of the counters.
@@ -152,7 +327,7 @@ pub struct RoomReport {
     pub last_delta_bytes: u64,
     /// Size of the last snapshot, bytes.
     pub last_snapshot_bytes: u64,
-    /// Total tick work (step, diff, encode), microseconds.
+    /// Total tick work (step, diff, encode, fan-out), microseconds.
     pub work_us: u64,
     /// Median tick start lateness, microseconds.
     pub lateness_p50_us: u64,
@@ -166,7 +341,7 @@ pub struct RoomReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct StatsReport {
     /// Sessions open now.
-    pub sessions_open: u64,
+    pub sessions_open: i64,
     /// Sessions opened since start.
     pub sessions_total: u64,
     /// Client messages received.
@@ -177,8 +352,8 @@ pub struct StatsReport {
     pub messages_out: u64,
     /// Bytes sent.
     pub bytes_out: u64,
-    /// Connections closed for bad input.
-    pub protocol_closes: u64,
+    /// Messages refused by the rate limit.
+    pub rate_limited: u64,
     /// Inputs dropped on full room queues.
     pub inputs_dropped: u64,
     /// Rooms open now.
@@ -189,24 +364,71 @@ pub struct StatsReport {
 
 impl Stats {
     /// Registers a new room's counters.
-    pub fn add_room(&self, id: RoomId) -> Arc<RoomStats> {
-        let room = Arc::new(RoomStats::new(id));
+    pub fn add_room(self: &Arc<Self>, id: RoomId) -> Arc<RoomStats> {
+        let room = Arc::new(RoomStats {
+            id,
+            global: self.clone(),
+            ticks: AtomicU64::new(0),
+            late_ticks: AtomicU64::new(0),
+            overruns: AtomicU64::new(0),
+            players: AtomicU64::new(0),
+            skipped_sends: AtomicU64::new(0),
+            resyncs: AtomicU64::new(0),
+            slow_kicks: AtomicU64::new(0),
+            last_delta_bytes: AtomicU64::new(0),
+            last_snapshot_bytes: AtomicU64::new(0),
+            work_us: AtomicU64::new(0),
+            // 3 significant digits up to a minute: fixed bounds, so creation cannot fail.
+            lateness_us: Mutex::new(
+                HdrHistogram::new_with_bounds(1, MAX_TRACKED_US, 3)
+                    .expect("valid histogram bounds"),
+            ),
+        });
         self.rooms
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id, room.clone());
+        self.rooms_open.inc();
         room
     }
 
     /// Forgets a closed room.
     pub fn remove_room(&self, id: RoomId) {
-        self.rooms
+        if self
+            .rooms
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&id);
+            .remove(&id)
+            .is_some()
+        {
+            self.rooms_open.dec();
+        }
     }
 
-    /// A serializable copy of every counter.
+    /// Counts a close by the server.
+    pub fn closed(&self, code: u16) {
+        self.closes.get_or_create(&CloseLabels { code }).inc();
+    }
+
+    /// Counts a refused upgrade.
+    pub fn refuse(&self, reason: &'static str) {
+        self.refused.get_or_create(&RefusedLabels { reason }).inc();
+    }
+
+    /// Closes counted for `code` so far.
+    pub fn closes_with(&self, code: u16) -> u64 {
+        self.closes.get_or_create(&CloseLabels { code }).get()
+    }
+
+    /// The metrics in Prometheus text format.
+    pub fn prometheus(&self) -> String {
+        let mut out = String::new();
+        // Encoding into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// A serializable copy of the JSON view.
     pub fn report(&self) -> StatsReport {
         let rooms: Vec<RoomReport> = self
             .rooms
@@ -216,14 +438,14 @@ impl Stats {
             .map(|r| r.report())
             .collect();
         StatsReport {
-            sessions_open: self.sessions_open.load(Relaxed),
-            sessions_total: self.sessions_total.load(Relaxed),
-            messages_in: self.messages_in.load(Relaxed),
-            bytes_in: self.bytes_in.load(Relaxed),
-            messages_out: self.messages_out.load(Relaxed),
-            bytes_out: self.bytes_out.load(Relaxed),
-            protocol_closes: self.protocol_closes.load(Relaxed),
-            inputs_dropped: self.inputs_dropped.load(Relaxed),
+            sessions_open: self.sessions_open.get(),
+            sessions_total: self.sessions_total.get(),
+            messages_in: self.messages_in.get(),
+            bytes_in: self.bytes_in.get(),
+            messages_out: self.messages_out.get(),
+            bytes_out: self.bytes_out.get(),
+            rate_limited: self.rate_limited.get(),
+            inputs_dropped: self.inputs_dropped.get(),
             rooms_open: rooms.len(),
             rooms,
         }

@@ -131,6 +131,18 @@ impl Client {
         seq
     }
 
+    /// Sends an input of any game (for test games whose input is not the arena's).
+    pub async fn send_input<I: serde::Serialize>(&mut self, input: I) -> u32 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let msg = ClientMsg::Input {
+            seq: tickroom_shared::InputSeq(seq),
+            input,
+        };
+        self.conn.send(&msg).await.expect("send succeeds");
+        seq
+    }
+
     /// Receives one message, applies it, answers gaps with a resync; `None` once closed.
     pub async fn next(&mut self) -> Option<PlayerEvent> {
         match self
@@ -243,6 +255,62 @@ pub mod bulky {
                 out.push(Entity {
                     id: EntityId(id),
                     fields: Fields([0, v, v ^ 0x5555, -v, 1, 2, 3, 4]),
+                });
+            }
+        }
+    }
+}
+
+/// A test game that panics on demand: an input of 666 panics inside `Game::input`, one of 777
+/// inside `Game::step` (through a flag), to prove a game failure closes only its own room.
+pub mod fragile {
+    use tickroom_server::{Game, GameRng};
+    use tickroom_shared::{Entity, EntityId, Fields, PlayerId, FIELD_COUNT};
+
+    /// The game: one entity per player, counting ticks.
+    #[derive(Default)]
+    pub struct Fragile {
+        players: Vec<PlayerId>,
+        tick: i32,
+        explode: bool,
+    }
+
+    impl Game for Fragile {
+        type Input = i32;
+        const NAME: &'static str = "fragile";
+        const FIELDS: [&'static str; FIELD_COUNT] = ["ack", "tick", "", "", "", "", "", ""];
+
+        fn new(_: &mut GameRng) -> Self {
+            Fragile::default()
+        }
+
+        fn join(&mut self, player: PlayerId, _: &mut GameRng) -> EntityId {
+            self.players.push(player);
+            EntityId(player.0)
+        }
+
+        fn leave(&mut self, player: PlayerId) {
+            self.players.retain(|p| *p != player);
+        }
+
+        fn input(&mut self, _: PlayerId, input: &i32) {
+            match *input {
+                666 => panic!("fragile: asked to panic in input"),
+                777 => self.explode = true,
+                _ => {}
+            }
+        }
+
+        fn step(&mut self, _: f32, _: &mut GameRng) {
+            assert!(!self.explode, "fragile: asked to panic in step");
+            self.tick += 1;
+        }
+
+        fn view(&self, out: &mut Vec<Entity>) {
+            for p in &self.players {
+                out.push(Entity {
+                    id: EntityId(p.0),
+                    fields: Fields([0, self.tick, 0, 0, 0, 0, 0, 0]),
                 });
             }
         }

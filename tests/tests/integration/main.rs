@@ -5,6 +5,7 @@
 mod bad_input;
 mod bindings;
 mod golden;
+mod hardening;
 mod join;
 mod replica;
 mod rooms;
