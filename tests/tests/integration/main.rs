@@ -10,3 +10,4 @@ mod join;
 mod replica;
 mod rooms;
 mod slow_consumer;
+mod tls;
