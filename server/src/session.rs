@@ -480,7 +480,8 @@ impl<G: Game> Actor for Session<G> {
         self.state.stats.sessions_total.inc();
         let (join_timeout, idle_timeout) = (config.join_timeout, config.idle_timeout);
         ctx.run_later(join_timeout, |session, ctx| {
-            if matches!(session.phase, Phase::Lobby) {
+            // Still not seated: never joined, or a join that was lost with a closing room.
+            if !matches!(session.phase, Phase::InRoom { .. }) {
                 session.close(
                     CloseCode::JoinTimeout,
                     "no join within the join timeout",
