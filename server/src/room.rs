@@ -419,15 +419,16 @@ impl<G: Game> Room<G> {
         };
         let delta = Self::encode(&ServerMsg::Delta(delta));
         self.room_stats.record_sizes(Some(delta.len()), None);
-        let mut keyframe: Option<Bytes> = None;
-        // Members due a keyframe get the roster first: it may have changed while they were stuck.
-        let roster = self
+        // Members due a keyframe get the roster first (it may have changed while they were
+        // stuck), then the snapshot; both are encoded only when someone needs them.
+        let resync = self
             .members
             .values()
             .any(|m| m.needs_keyframe && m.conn.is_some())
-            .then(|| self.roster_bytes());
+            .then(|| (self.roster_bytes(), self.snapshot_bytes()));
         let mut too_slow = Vec::new();
         let mut expired = Vec::new();
+        let mut gone = Vec::new();
         for (player, m) in &mut self.members {
             let Some(conn) = &m.conn else {
                 if m.held_until.is_some_and(|t| now >= t) {
@@ -435,23 +436,13 @@ impl<G: Game> Room<G> {
                 }
                 continue;
             };
-            let bytes = if m.needs_keyframe {
-                if let Some(roster) = &roster {
-                    // If this fails the snapshot below fails too, and both are retried.
+            let bytes = match (&resync, m.needs_keyframe) {
+                (Some((roster, snapshot)), true) => {
+                    // If this fails the snapshot fails too, and both are retried next tick.
                     let _ = conn.frames.try_send(Frame(roster.clone()));
+                    snapshot.clone()
                 }
-                keyframe
-                    .get_or_insert_with(|| {
-                        let b = Self::encode(&ServerMsg::Snapshot {
-                            tick: self.sim.tick(),
-                            entities: self.sim.world().entities().to_vec(),
-                        });
-                        self.room_stats.record_sizes(None, Some(b.len()));
-                        b
-                    })
-                    .clone()
-            } else {
-                delta.clone()
+                _ => delta.clone(),
             };
             match conn.frames.try_send(Frame(bytes)) {
                 Ok(()) => {
@@ -469,7 +460,8 @@ impl<G: Game> Room<G> {
                         too_slow.push(*player);
                     }
                 }
-                Err(SendError::Closed(_)) => expired.push(*player),
+                // The session ended; its own disconnect notice may still be on the way.
+                Err(SendError::Closed(_)) => gone.push(*player),
             }
         }
         self.room_stats.record_work(work.elapsed());
@@ -479,6 +471,9 @@ impl<G: Game> Room<G> {
                 self.room_stats.slow_kick();
                 conn.closer.close();
             }
+        }
+        for player in gone {
+            self.disconnected(player);
         }
         for player in expired {
             self.remove(player);
