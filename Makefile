@@ -32,7 +32,7 @@ client: client-deps
 ## Client checks: strict typecheck, unit tests, then the browser end-to-end test (needs the
 ## server binary, built here, and Chromium; skipped with a message when Chromium is missing).
 client-test: client-deps
-	cd client-web && $(NPM) run typecheck && $(NPM) test
+	cd client-web && $(NPM) run format:check && $(NPM) run typecheck && $(NPM) test
 	$(CARGO) build -p tickroom-server --bin tickroom-server
 	cd client-web && $(NPM) run build && TICKROOM_BIN=../target/debug/tickroom-server $(NPM) run e2e
 

@@ -40,27 +40,45 @@ fn main() {
                 *dir = if rng.random_bool(0.1) {
                     (0, 0)
                 } else {
-                    const EIGHT: [(i8, i8); 8] =
-                        [(1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1)];
+                    const EIGHT: [(i8, i8); 8] = [
+                        (1, 0),
+                        (1, 1),
+                        (0, 1),
+                        (-1, 1),
+                        (-1, 0),
+                        (-1, -1),
+                        (0, -1),
+                        (1, -1),
+                    ];
                     EIGHT[rng.random_range(0..8)]
                 };
             }
             let seq = InputSeq(tick + 1);
-            let input = ArenaInput { dx: dir.0, dy: dir.1 };
-            sim.queue_input(PlayerId(i as u32 + 1), seq, input).expect("seated, increasing seq");
+            let input = ArenaInput {
+                dx: dir.0,
+                dy: dir.1,
+            };
+            sim.queue_input(PlayerId(i as u32 + 1), seq, input)
+                .expect("seated, increasing seq");
         }
         let delta = sim.step();
         let bytes = tickroom_shared::encode(&ServerMsg::Delta(delta)).expect("encodes");
         sizes.push(bytes.len());
     }
-    let snapshot = ServerMsg::Snapshot { tick: sim.tick(), entities: sim.world().entities().to_vec() };
+    let snapshot = ServerMsg::Snapshot {
+        tick: sim.tick(),
+        entities: sim.world().entities().to_vec(),
+    };
     let snapshot = tickroom_shared::encode(&snapshot).expect("encodes").len();
     sizes.sort_unstable();
     let n = sizes.len();
     let mean = sizes.iter().sum::<usize>() as f64 / n as f64;
     let wire_mean = sizes.iter().map(|s| s + ws_header(*s)).sum::<usize>() as f64 / n as f64;
     println!("arena, {players} players, {seconds} s at {TICK_HZ} Hz ({n} deltas)");
-    println!("join snapshot: {snapshot} bytes ({} entities)", sim.world().len());
+    println!(
+        "join snapshot: {snapshot} bytes ({} entities)",
+        sim.world().len()
+    );
     println!(
         "delta bytes: mean {mean:.1}, p50 {}, p99 {}, max {}",
         sizes[n / 2],

@@ -593,6 +593,11 @@ impl<G: Game> Handler<Join<G>> for Room<G> {
                 );
             };
             let new_token = self.new_token(player);
+            if self.guarded(|sim| sim.resume(player)).is_none() {
+                return msg
+                    .conn
+                    .close(CloseCode::InternalError, "the room's game failed");
+            }
             let Some(m) = self.members.get_mut(&player) else {
                 return;
             };

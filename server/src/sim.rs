@@ -115,6 +115,16 @@ impl<G: Game> Simulation<G> {
         Ok(())
     }
 
+    /// A new connection resumed `player`'s seat: its input numbering starts again at 1, so the
+    /// ack restarts at 0 and queued inputs of the old connection are dropped.
+    pub fn resume(&mut self, player: PlayerId) {
+        if let Some(seat) = self.seats.get_mut(&player) {
+            seat.queued = InputSeq(0);
+            seat.acked = InputSeq(0);
+            self.pending.retain(|(p, _, _)| *p != player);
+        }
+    }
+
     /// Applies the default input for `player` now (their connection dropped: stop acting), without
     /// touching their ack.
     pub fn reset_input(&mut self, player: PlayerId) {
@@ -233,6 +243,22 @@ mod tests {
             assert_eq!(replica.world(), sim.world());
         }
         assert!(sim.world().get(EntityId(1)).is_none());
+    }
+
+    #[test]
+    fn resume_restarts_the_sequence() {
+        let mut sim = Simulation::<Arena>::new(1, DT);
+        let p = PlayerId(1);
+        let e = sim.join(p);
+        sim.queue_input(p, InputSeq(50), ArenaInput::default())
+            .unwrap();
+        sim.step();
+        assert_eq!(sim.world().get(e).unwrap().fields.0[ACK_FIELD], 50);
+        sim.resume(p);
+        sim.queue_input(p, InputSeq(1), ArenaInput { dx: 1, dy: 0 })
+            .unwrap();
+        sim.step();
+        assert_eq!(sim.world().get(e).unwrap().fields.0[ACK_FIELD], 1);
     }
 
     #[test]

@@ -1,0 +1,30 @@
+// @ts-check
+// Builds the browser client into dist/: index.html, app.js (+ source map) and app.css.
+// Usage: node scripts/build.mjs [--dev]   (--dev skips minification)
+import { build } from "esbuild";
+import { copyFile, mkdir, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(root, "dist");
+const dev = process.argv.includes("--dev");
+
+await rm(dist, { recursive: true, force: true });
+await mkdir(dist, { recursive: true });
+const result = await build({
+  entryPoints: [join(root, "src/main.ts")],
+  outfile: join(dist, "app.js"),
+  bundle: true,
+  format: "esm",
+  target: ["es2022"],
+  minify: !dev,
+  sourcemap: true,
+  metafile: true,
+  logLevel: "warning",
+});
+await copyFile(join(root, "static/index.html"), join(dist, "index.html"));
+await copyFile(join(root, "static/app.css"), join(dist, "app.css"));
+for (const [file, info] of Object.entries(result.metafile.outputs)) {
+  if (file.endsWith(".js")) console.log(`build: ${file.replace(/^.*dist\//, "dist/")} ${info.bytes} bytes`);
+}
