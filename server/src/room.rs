@@ -316,11 +316,15 @@ impl<G: Game> Room<G> {
         let Some(conn) = self.members.get(&player).and_then(|m| m.conn.as_ref()) else {
             return false;
         };
-        let ok = conn.frames.try_send(Frame(bytes)).is_ok();
-        if !ok {
-            self.room_stats.skipped();
+        match conn.frames.try_send(Frame(bytes)) {
+            Ok(()) => true,
+            Err(SendError::Full(_)) => {
+                self.room_stats.skipped();
+                false
+            }
+            // The session is gone; its disconnect notice is on the way.
+            Err(SendError::Closed(_)) => false,
         }
-        ok
     }
 
     /// Sends the same bytes to every connected member; members that cannot take them will get a
@@ -328,7 +332,7 @@ impl<G: Game> Room<G> {
     fn broadcast(&mut self, bytes: &Bytes) {
         for m in self.members.values_mut() {
             if let Some(conn) = &m.conn {
-                if conn.frames.try_send(Frame(bytes.clone())).is_err() {
+                if let Err(SendError::Full(_)) = conn.frames.try_send(Frame(bytes.clone())) {
                     self.room_stats.skipped();
                     m.needs_keyframe = true;
                 }
