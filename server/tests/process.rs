@@ -66,6 +66,17 @@ impl Server {
         format!("ws://127.0.0.1:{}/ws", self.port)
     }
 
+    /// Resident set size in KiB, from /proc (reported, not asserted: allocators keep freed pages).
+    fn rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("procfs");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS line")
+    }
+
     fn open_fds(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
             .expect("procfs")
@@ -166,6 +177,7 @@ async fn connect_disconnect_cycles_leak_nothing() {
     drop(join(&server.url()).await);
     server.wait_until("gauges back to zero after warm-up", settled);
     let baseline = server.open_fds();
+    let rss_before = server.rss_kib();
     for i in 0..1000u32 {
         let mut conn = join(&server.url()).await;
         if i % 2 == 0 {
@@ -180,4 +192,9 @@ async fn connect_disconnect_cycles_leak_nothing() {
     server.wait_until("file descriptors back to the baseline", |s| {
         s.open_fds() <= baseline
     });
+    eprintln!(
+        "1,000 cycles: fds {baseline} before, {} after; RSS {rss_before} KiB before, {} KiB after",
+        server.open_fds(),
+        server.rss_kib()
+    );
 }
