@@ -43,3 +43,27 @@ bindings:
 clean:
 	$(CARGO) clean
 	rm -rf client-web/node_modules client-web/dist
+
+## The arena benchmark of shared/WORKLOAD.md (release build, about 6 minutes on 2 cores): a fresh
+## server per client count, bots in this machine's other half, the raw fan-out floor for ratios.
+## Prints one table and writes bench/results/<date>-<commit>.json. See bench/README.md.
+## Extra flags: `make bench BENCH_ARGS="--clients 1000 --step 0"`.
+BENCH_ARGS ?=
+bench:
+	$(CARGO) build --release -p tickroom-server -p tickroom-bots
+	target/release/tickroom-bench $(BENCH_ARGS)
+
+## A long run with replica checks: a fresh release server, SOAK_CLIENTS bots in rooms of 49 (one seat
+## stays free for the check's observer) for SOAK_SECONDS, then every replica is compared with the
+## server's world; fails on any difference. Report: bench/results/soak.json.
+SOAK_CLIENTS ?= 490
+SOAK_SECONDS ?= 600
+SOAK_PORT ?= 18099
+soak:
+	$(CARGO) build --release -p tickroom-server -p tickroom-bots
+	mkdir -p bench/results
+	target/release/tickroom-server --bind 127.0.0.1:$(SOAK_PORT) --static-dir /nonexistent \
+		--max-connections-per-ip 0 & server=$$!; sleep 1; \
+	target/release/tickroom-bots --url ws://127.0.0.1:$(SOAK_PORT)/ws --clients $(SOAK_CLIENTS) \
+		--room-size 49 --duration $(SOAK_SECONDS) --verify --json bench/results/soak.json; \
+	status=$$?; kill $$server; wait $$server; exit $$status

@@ -8,6 +8,7 @@ use tickroom_shared::{ClientMsg, CodecError, DecodeLimits, ServerMsg, SUBPROTOCO
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::{HeaderValue, SEC_WEBSOCKET_PROTOCOL};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -46,6 +47,17 @@ pub enum Incoming {
     Closed(Option<(u16, String)>),
 }
 
+/// Socket and WebSocket buffer sizes for [`Connection::connect_opts`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// The TCP receive buffer (`SO_RCVBUF`) in bytes; `None` keeps the system default.
+    pub recv_buffer: Option<u32>,
+    /// The WebSocket read buffer in bytes; `None` keeps tungstenite's default (128 KiB, allocated
+    /// up front). Thousands of bots want a few KiB: a tick's delta is well under that, and the
+    /// buffer grows for a larger message anyway.
+    pub read_buffer: Option<usize>,
+}
+
 /// A connected client socket.
 pub struct Connection {
     ws: WsStream,
@@ -64,6 +76,22 @@ impl Connection {
         url: &str,
         recv_buffer: Option<u32>,
     ) -> Result<Connection, ConnectionError> {
+        Self::connect_opts(
+            url,
+            ConnectOptions {
+                recv_buffer,
+                ..ConnectOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// Like [`Connection::connect`], with explicit buffer sizes.
+    pub async fn connect_opts(
+        url: &str,
+        options: ConnectOptions,
+    ) -> Result<Connection, ConnectionError> {
+        let recv_buffer = options.recv_buffer;
         let mut request = url
             .into_client_request()
             .map_err(|e| ConnectionError::Request(e.to_string()))?;
@@ -101,8 +129,17 @@ impl Connection {
         stream
             .set_nodelay(true)
             .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
-        let (ws, response) =
-            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await?;
+        // Each message goes out at once: inputs are latency-sensitive and never batched here.
+        let mut config = WebSocketConfig::default().write_buffer_size(0);
+        if let Some(size) = options.read_buffer {
+            config = config.read_buffer_size(size);
+        }
+        let (ws, response) = tokio_tungstenite::client_async_with_config(
+            request,
+            MaybeTlsStream::Plain(stream),
+            Some(config),
+        )
+        .await?;
         let accepted = response
             .headers()
             .get(SEC_WEBSOCKET_PROTOCOL)
@@ -174,5 +211,10 @@ impl Connection {
     /// The raw stream, for callers that split it.
     pub fn into_inner(self) -> WsStream {
         self.ws
+    }
+
+    /// The decode limits this connection applies to server messages.
+    pub fn limits(&self) -> DecodeLimits {
+        self.limits
     }
 }

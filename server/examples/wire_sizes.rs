@@ -36,7 +36,7 @@ fn main() {
     for tick in 0..seconds * TICK_HZ {
         for (i, dir) in dirs.iter_mut().enumerate() {
             // Each bot changes direction every 500 ms, at its own phase.
-            if (tick + i as u32) % (TICK_HZ / 2) == 0 {
+            if (tick + i as u32).is_multiple_of(TICK_HZ / 2) {
                 *dir = if rng.random_bool(0.1) {
                     (0, 0)
                 } else {

@@ -65,6 +65,12 @@ pub fn on_connect(conn: &dyn Any, data: &mut Extensions) {
             conn.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<TcpStream>>()
                 .map(|tls| tls.get_ref().0)
         });
+        if let Some(tcp) = tcp {
+            // Deltas are small and latency-bound: without this, Nagle holds each delta until
+            // the client's next packet acknowledges the previous one (measured: +16 ms median
+            // input-to-ack at 100 clients). Failure only costs latency.
+            let _ = tcp.set_nodelay(true);
+        }
         if let Some(Ok(fd)) = tcp.map(|tcp| tcp.as_fd().try_clone_to_owned()) {
             data.insert(Closer(Some(Arc::new(std::net::TcpStream::from(fd)))));
         }

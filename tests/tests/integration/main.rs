@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod bindings;
+mod bots_smoke;
 mod golden;
 mod hardening;
 mod join;

@@ -1,0 +1,176 @@
+//! `tickroom-bots`: load-test a tickroom server with thousands of bot clients.
+//!
+//! The bots ramp in, warm up, are measured over a window, optionally check their replicas
+//! against the server's world, leave, and print a table (and, with `--json`, a report file).
+//! See `bench/README.md` for how the benchmark uses it.
+
+use anyhow::{bail, Context as _};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::time::Duration;
+use tickroom_bots::swarm::{Placement, Swarm, SwarmConfig};
+use tickroom_bots::Behavior;
+use tickroom_shared::RoomId;
+use tokio::time::Instant;
+
+/// Parses seconds, fractions allowed ("0.5").
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|e| format!("not a number of seconds: {e}"))?;
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("invalid duration: {e}"))
+}
+
+fn default_threads() -> usize {
+    // Half the cores: the other half is the server's when both run on one machine.
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
+/// Load-test a tickroom server with bot clients (the arena workload of WORKLOAD.md by default).
+#[derive(Debug, Parser)]
+#[command(name = "tickroom-bots", version)]
+struct Args {
+    /// Server WebSocket URL.
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
+    url: String,
+    /// Number of clients.
+    #[arg(long, default_value_t = 100)]
+    clients: usize,
+    /// Put the bots in rooms of this many (the first of each group creates the room, the others
+    /// join it by id). Without it, and without --room, the bots quick-match.
+    #[arg(long, conflicts_with = "room")]
+    room_size: Option<u32>,
+    /// Put every bot in this room.
+    #[arg(long)]
+    room: Option<u32>,
+    /// Connect and count frames only, without joining (for `tickroom-raw-floor`).
+    #[arg(long, conflicts_with_all = ["room", "room_size"])]
+    listen: bool,
+    /// Inputs per second per client.
+    #[arg(long, default_value_t = 30.0)]
+    input_hz: f64,
+    /// Measurement window, seconds.
+    #[arg(long, default_value = "20", value_parser = parse_secs)]
+    duration: Duration,
+    /// Warm-up after every client joined, seconds.
+    #[arg(long, default_value = "5", value_parser = parse_secs)]
+    warmup: Duration,
+    /// Joins per second while ramping up.
+    #[arg(long, default_value_t = 500.0)]
+    ramp: f64,
+    /// What the bots do: arena (the workload's random walk), idle, chatty.
+    #[arg(long, default_value = "arena")]
+    behavior: Behavior,
+    /// Seed of the bots' random walks.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Bot threads (default: half the cores).
+    #[arg(long, default_value_t = default_threads())]
+    threads: usize,
+    /// Seconds one join may take before it counts as failed.
+    #[arg(long, default_value = "10", value_parser = parse_secs)]
+    join_timeout: Duration,
+    /// After the window, stop the bots and compare every replica with the server's world
+    /// (needs a free seat per room, e.g. --room-size below the server's room capacity).
+    #[arg(long)]
+    verify: bool,
+    /// Write the report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// Updates the bar every half second until `until`.
+async fn wait_showing(swarm: &Swarm, bar: &ProgressBar, phase: &str, until: Instant) {
+    let mut last = (Instant::now(), swarm.progress().messages);
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            return;
+        }
+        tokio::time::sleep((until - now).min(Duration::from_millis(500))).await;
+        let p = swarm.progress();
+        let now = Instant::now();
+        let rate = (p.messages - last.1) as f64 / (now - last.0).as_secs_f64().max(1e-3);
+        last = (now, p.messages);
+        bar.set_position(p.connected);
+        let p99 = p
+            .recent_p99_ms
+            .map_or_else(|| "-".to_owned(), |v| format!("{v:.1} ms"));
+        let left = until.saturating_duration_since(now).as_secs();
+        bar.set_message(format!(
+            "{phase} {left:>3}s | joined {} failed {} dropped {} | {rate:>8.0} msg/s | ack p99 {p99}",
+            p.joined, p.failed, p.dropped
+        ));
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let placement = match (args.listen, args.room, args.room_size) {
+        (true, _, _) => Placement::Listen,
+        (false, Some(id), _) => Placement::Room(RoomId(id)),
+        (false, None, Some(size)) => Placement::Groups(size),
+        (false, None, None) => Placement::Quick,
+    };
+    if args.verify && placement == Placement::Listen {
+        bail!("--verify needs a tickroom server, not --listen");
+    }
+    let config = SwarmConfig {
+        url: args.url.clone(),
+        clients: args.clients,
+        placement,
+        behavior: args.behavior,
+        input_hz: args.input_hz,
+        ramp_per_s: args.ramp,
+        threads: args.threads,
+        seed: args.seed,
+        join_timeout: args.join_timeout,
+        warmup_s: args.warmup.as_secs_f64(),
+    };
+    let mut swarm = Swarm::start(config).context("cannot start the bots")?;
+    let bar = ProgressBar::new(args.clients as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos:>6}/{len:6} {msg}")
+            // The template is a constant known to be valid.
+            .expect("valid progress template"),
+    );
+
+    let ramp = Duration::from_secs_f64(args.clients as f64 / args.ramp);
+    let ramp_deadline = Instant::now() + ramp + args.join_timeout + Duration::from_secs(5);
+    let all = {
+        let waiting = swarm.wait_joined(ramp_deadline - Instant::now());
+        tokio::pin!(waiting);
+        tokio::select! {
+            all = &mut waiting => all,
+            () = wait_showing(&swarm, &bar, "ramp", ramp_deadline) => false,
+        }
+    };
+    if !all {
+        bar.println("not every client joined in time; measuring those that did");
+    }
+    wait_showing(&swarm, &bar, "warm-up", Instant::now() + args.warmup).await;
+    swarm.begin_window();
+    wait_showing(&swarm, &bar, "window", Instant::now() + args.duration).await;
+    swarm.end_window();
+    if args.verify {
+        bar.set_message("verifying replicas");
+        swarm.verify().await;
+    }
+    bar.finish_and_clear();
+    let report = swarm.finish().await;
+    print!("{}", report.table());
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report).context("cannot encode the report")?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if report.clients.joined == 0 {
+        bail!("no client joined");
+    }
+    if report.verify.as_ref().is_some_and(|v| v.mismatched > 0) {
+        bail!("replicas differ from the server's world");
+    }
+    Ok(())
+}
