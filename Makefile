@@ -53,17 +53,11 @@ bench:
 	$(CARGO) build --release -p tickroom-server -p tickroom-bots
 	target/release/tickroom-bench $(BENCH_ARGS)
 
-## A long run with replica checks: a fresh release server, SOAK_CLIENTS bots in rooms of 49 (one seat
-## stays free for the check's observer) for SOAK_SECONDS, then every replica is compared with the
-## server's world; fails on any difference. Report: bench/results/soak.json.
+## A long run: SOAK_CLIENTS bots (rooms of 49, so the replica check's observer has a seat) for
+## SOAK_SECONDS against a fresh release server; the server's RSS and open fds are sampled every
+## 10 s and their growth reported; at the end every replica is compared with the server's world.
 SOAK_CLIENTS ?= 490
 SOAK_SECONDS ?= 600
-SOAK_PORT ?= 18099
 soak:
 	$(CARGO) build --release -p tickroom-server -p tickroom-bots
-	mkdir -p bench/results
-	target/release/tickroom-server --bind 127.0.0.1:$(SOAK_PORT) --static-dir /nonexistent \
-		--max-connections-per-ip 0 & server=$$!; sleep 1; \
-	target/release/tickroom-bots --url ws://127.0.0.1:$(SOAK_PORT)/ws --clients $(SOAK_CLIENTS) \
-		--room-size 49 --duration $(SOAK_SECONDS) --verify --json bench/results/soak.json; \
-	status=$$?; kill $$server; wait $$server; exit $$status
+	SOAK_CLIENTS=$(SOAK_CLIENTS) SOAK_SECONDS=$(SOAK_SECONDS) bench/soak.sh
