@@ -6,7 +6,7 @@ use std::time::Duration;
 use tickroom_bots::{Connection, Incoming, Player, PlayerEvent};
 use tickroom_server::{Config, Game, ServerHandle};
 use tickroom_shared::arena::ArenaInput;
-use tickroom_shared::{ClientMsg, RoomId, ServerMsg, PROTOCOL_VERSION};
+use tickroom_shared::{ClientMsg, ErrorCode, RoomId, ServerMsg, PROTOCOL_VERSION};
 
 /// How long a test waits for any one expected message before failing (generous: CI is shared).
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -43,6 +43,40 @@ pub fn http_get(server: &ServerHandle, path: &str) -> String {
         .expect("body is text")
 }
 
+/// The join message for `to`, resuming a seat when `token` is given.
+pub fn join_msg<I>(name: &str, to: To, token: Option<String>) -> ClientMsg<I> {
+    let (room, create) = match to {
+        To::Quick => (None, false),
+        To::Room(id) => (Some(id), false),
+        To::New => (None, true),
+    };
+    ClientMsg::Join {
+        version: PROTOCOL_VERSION,
+        name: name.into(),
+        room,
+        create,
+        token,
+    }
+}
+
+/// Writes `expected` to the repository file `path` when `UPDATE_BINDINGS` is set, then checks
+/// that the committed file equals it (generated files must never go stale).
+pub fn assert_generated(path: &str, expected: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path);
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create dir");
+        std::fs::write(&path, expected).expect("write the generated file");
+    }
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "{} is stale: run `make bindings` and commit the result",
+        path.display()
+    );
+}
+
 /// A connected client with its view of the room.
 pub struct Client {
     /// The socket.
@@ -77,28 +111,8 @@ impl Client {
         to: To,
         token: Option<String>,
     ) -> Client {
-        let conn = Connection::connect(&ws_url(server))
-            .await
-            .expect("connects");
-        let mut client = Client {
-            conn,
-            player: Player::new(),
-            next_seq: 1,
-        };
-        let (room, create) = match to {
-            To::Quick => (None, false),
-            To::Room(id) => (Some(id), false),
-            To::New => (None, true),
-        };
-        client
-            .send(&ClientMsg::Join {
-                version: PROTOCOL_VERSION,
-                name: name.into(),
-                room,
-                create,
-                token,
-            })
-            .await;
+        let mut client = Client::connect(server).await;
+        client.send(&join_msg(name, to, token)).await;
         loop {
             match client.next().await {
                 Some(PlayerEvent::Snapshot(_)) => break,
@@ -112,6 +126,30 @@ impl Client {
             "welcome came before the snapshot"
         );
         client
+    }
+
+    /// Connects without joining.
+    pub async fn connect(server: &ServerHandle) -> Client {
+        let conn = Connection::connect(&ws_url(server))
+            .await
+            .expect("connects");
+        Client {
+            conn,
+            player: Player::new(),
+            next_seq: 1,
+        }
+    }
+
+    /// Sends a join that must be refused and returns the error code.
+    pub async fn refused_join(&mut self, name: &str, to: To, token: Option<String>) -> ErrorCode {
+        self.send(&join_msg(name, to, token)).await;
+        loop {
+            match self.next().await {
+                Some(PlayerEvent::Error(code, _)) => return code,
+                Some(PlayerEvent::None) => continue,
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+        }
     }
 
     /// Sends a message.

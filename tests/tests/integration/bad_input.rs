@@ -1,22 +1,11 @@
 //! Bad input closes only the offending connection, with the right code and a reason.
 
 use tickroom_server::arena::Arena;
-use tickroom_shared::{ClientMsg, PROTOCOL_VERSION};
-use tickroom_tests::{start, test_config, ws_url, Client, To};
+use tickroom_shared::ClientMsg;
+use tickroom_tests::{join_msg, start, test_config, ws_url, Client, To};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
-
-async fn raw_client(server: &tickroom_server::ServerHandle) -> Client {
-    let conn = tickroom_bots::Connection::connect(&ws_url(server))
-        .await
-        .expect("connects");
-    Client {
-        conn,
-        player: Default::default(),
-        next_seq: 1,
-    }
-}
 
 /// Sends `msg` from a seated client and returns the close code and reason it gets.
 async fn close_for(server: &tickroom_server::ServerHandle, msg: Message) -> (u16, String) {
@@ -64,17 +53,11 @@ async fn fragmented_messages_are_reassembled_up_to_the_limit() {
     let mut config = test_config();
     config.max_message_size = 1024;
     let server = start::<Arena>(config);
-    let join: ClientMsg<()> = ClientMsg::Join {
-        version: PROTOCOL_VERSION,
-        name: "frag".into(),
-        room: None,
-        create: false,
-        token: None,
-    };
+    let join: ClientMsg<()> = join_msg("frag", To::Quick, None);
     let bytes = tickroom_shared::encode(&join).expect("encodes");
     let (first, rest) = bytes.split_at(3);
     let (middle, last) = rest.split_at(2);
-    let mut c = raw_client(&server).await;
+    let mut c = Client::connect(&server).await;
     c.conn
         .send_raw(Message::Frame(Frame::message(
             first.to_vec(),
@@ -102,7 +85,7 @@ async fn fragmented_messages_are_reassembled_up_to_the_limit() {
     c.until(|p| p.seat.is_some() && p.replica.tick().is_some())
         .await;
 
-    let mut big = raw_client(&server).await;
+    let mut big = Client::connect(&server).await;
     for fin in [false, false, true] {
         let op = if fin || big.next_seq > 1 {
             Data::Continue
@@ -123,15 +106,12 @@ async fn fragmented_messages_are_reassembled_up_to_the_limit() {
 #[tokio::test]
 async fn wrong_protocol_version_is_refused() {
     let server = start::<Arena>(test_config());
-    let mut c = raw_client(&server).await;
-    c.send(&ClientMsg::Join {
-        version: 999,
-        name: "old".into(),
-        room: None,
-        create: false,
-        token: None,
-    })
-    .await;
+    let mut c = Client::connect(&server).await;
+    let mut join = join_msg("old", To::Quick, None);
+    if let ClientMsg::Join { version, .. } = &mut join {
+        *version = 999;
+    }
+    c.send(&join).await;
     let (code, reason) = c.until_closed().await.expect("a close frame");
     assert_eq!(code, 4004, "{reason}");
 }

@@ -3,9 +3,9 @@
 
 use std::io::{Read, Write};
 use std::time::Duration;
-use tickroom_bots::{Connection, Incoming, Player};
+use tickroom_bots::{Connection, Incoming};
 use tickroom_server::arena::Arena;
-use tickroom_shared::{ClientMsg, ErrorCode, PROTOCOL_VERSION};
+use tickroom_shared::{ClientMsg, ErrorCode};
 use tickroom_tests::fragile::Fragile;
 use tickroom_tests::{start, test_config, ws_url, Client, To, PATIENCE};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -153,26 +153,9 @@ async fn expired_reconnect_token_is_refused() {
     watcher.until(|p| p.roster.len() == 2).await;
     drop(gone);
     watcher.until(|p| p.roster.len() == 1).await;
-    let conn = Connection::connect(&ws_url(&server))
-        .await
-        .expect("connects");
-    let mut c = Client {
-        conn,
-        player: Player::new(),
-        next_seq: 1,
-    };
-    let join = ClientMsg::Join {
-        version: PROTOCOL_VERSION,
-        name: "gone".into(),
-        room: None,
-        create: false,
-        token: Some(token),
-    };
-    c.send(&join).await;
-    match c.next().await {
-        Some(tickroom_bots::PlayerEvent::Error(code, _)) => assert_eq!(code, ErrorCode::BadToken),
-        other => panic!("expected BadToken, got {other:?}"),
-    }
+    let mut c = Client::connect(&server).await;
+    let refused = c.refused_join("gone", To::Quick, Some(token)).await;
+    assert_eq!(refused, ErrorCode::BadToken);
 }
 
 /// A deeply nested MessagePack value is refused with 1007 before it can exhaust the stack.

@@ -63,26 +63,8 @@ async fn full_and_missing_rooms_are_refused() {
         (RoomId(1), ErrorCode::RoomFull),
         (RoomId(99), ErrorCode::RoomNotFound),
     ] {
-        let conn = tickroom_bots::Connection::connect(&tickroom_tests::ws_url(&server))
-            .await
-            .unwrap();
-        let mut c = Client {
-            conn,
-            player: Default::default(),
-            next_seq: 1,
-        };
-        c.send(&ClientMsg::Join {
-            version: tickroom_shared::PROTOCOL_VERSION,
-            name: "x".into(),
-            room: Some(room),
-            create: false,
-            token: None,
-        })
-        .await;
-        match c.next().await {
-            Some(tickroom_bots::PlayerEvent::Error(code, _)) => assert_eq!(code, expected),
-            other => panic!("expected an error, got {other:?}"),
-        }
+        let mut c = Client::connect(&server).await;
+        assert_eq!(c.refused_join("x", To::Room(room), None).await, expected);
     }
 }
 
@@ -121,26 +103,9 @@ async fn reconnect_token_resumes_the_seat_once() {
     );
     assert_ne!(resumed.token, seat.token, "tokens are single use");
     // The old token no longer works.
-    let conn = tickroom_bots::Connection::connect(&tickroom_tests::ws_url(&server))
-        .await
-        .unwrap();
-    let mut c = Client {
-        conn,
-        player: Default::default(),
-        next_seq: 1,
-    };
-    c.send(&ClientMsg::Join {
-        version: tickroom_shared::PROTOCOL_VERSION,
-        name: "ann".into(),
-        room: None,
-        create: false,
-        token: Some(seat.token),
-    })
-    .await;
-    match c.next().await {
-        Some(tickroom_bots::PlayerEvent::Error(code, _)) => assert_eq!(code, ErrorCode::BadToken),
-        other => panic!("expected BadToken, got {other:?}"),
-    }
+    let mut c = Client::connect(&server).await;
+    let refused = c.refused_join("ann", To::Quick, Some(seat.token)).await;
+    assert_eq!(refused, ErrorCode::BadToken);
 }
 
 /// /healthz answers, and the root serves a page even without a built client.

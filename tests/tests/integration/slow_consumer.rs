@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 use tickroom_bots::{Connection, Player};
-use tickroom_shared::{ClientMsg, PROTOCOL_VERSION};
 use tickroom_tests::bulky::Bulky;
-use tickroom_tests::{start, test_config, ws_url, Client, To};
+use tickroom_tests::{join_msg, start, test_config, ws_url, Client, To};
 
 /// A client that joins and never reads again loses its seat and its connection after the slow
 /// timeout, while the other client receives every tick without a gap.
@@ -25,15 +24,7 @@ async fn stuck_reader_is_dropped_and_others_keep_every_tick() {
         player: Player::new(),
         next_seq: 1,
     };
-    stuck
-        .send(&ClientMsg::Join {
-            version: PROTOCOL_VERSION,
-            name: "stuck".into(),
-            room: None,
-            create: false,
-            token: None,
-        })
-        .await;
+    stuck.send(&join_msg("stuck", To::Quick, None)).await;
     // Read nothing from now on.
     good.until(|p| p.roster.len() == 2).await;
     let start_tick = good.player.replica.tick().expect("tick").0;

@@ -3,8 +3,8 @@
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use tickroom_server::arena::Arena;
-use tickroom_shared::{ClientMsg, DecodeLimits, ServerMsg, PROTOCOL_VERSION, SUBPROTOCOL};
-use tickroom_tests::{start, test_config, PATIENCE};
+use tickroom_shared::{ClientMsg, DecodeLimits, ServerMsg, SUBPROTOCOL};
+use tickroom_tests::{join_msg, start, test_config, To, PATIENCE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::{HeaderValue, SEC_WEBSOCKET_PROTOCOL};
@@ -73,13 +73,7 @@ async fn wss_and_https_with_a_self_signed_certificate() {
     )
     .await
     .expect("wss connects");
-    let join: ClientMsg<()> = ClientMsg::Join {
-        version: PROTOCOL_VERSION,
-        name: "tls".into(),
-        room: None,
-        create: false,
-        token: None,
-    };
+    let join: ClientMsg<()> = join_msg("tls", To::Quick, None);
     ws.send(Message::Binary(
         tickroom_shared::encode(&join).expect("encodes").into(),
     ))
