@@ -38,7 +38,7 @@ client-test: client-deps
 
 ## Regenerate client-web/src/generated/protocol.ts from the Rust schema.
 bindings:
-	UPDATE_BINDINGS=1 $(CARGO) test -p tickroom-tests --test integration bindings
+	UPDATE_BINDINGS=1 $(CARGO) test -p tickroom-tests --test integration -- bindings golden
 
 clean:
 	$(CARGO) clean

@@ -314,6 +314,7 @@ impl<G: Game> Session<G> {
                 | CloseCode::Policy
                 | CloseCode::TooBig
                 | CloseCode::ProtocolError
+                | CloseCode::NotAllowed
         ) {
             tracing::debug!(
                 conn = self.id,
@@ -362,7 +363,7 @@ impl<G: Game> Session<G> {
                     return self.close(CloseCode::VersionMismatch, &reason, ctx);
                 }
                 if !matches!(self.phase, Phase::Lobby) {
-                    return self.error(ErrorCode::BadRequest, "already in a room or joining", ctx);
+                    return self.close(CloseCode::NotAllowed, "already in a room or joining", ctx);
                 }
                 let target = match (create, room) {
                     (true, _) => Target::Create,
@@ -389,7 +390,11 @@ impl<G: Game> Session<G> {
                         stats.inputs_dropped.inc();
                     }
                 }
-                None => self.error(ErrorCode::BadRequest, "input before joining a room", ctx),
+                None => self.close(
+                    CloseCode::NotAllowed,
+                    "input before the welcome: join a room first",
+                    ctx,
+                ),
             },
             ClientMsg::Ping { echo } => match self.seat() {
                 Some((room, from)) => {
@@ -411,12 +416,20 @@ impl<G: Game> Session<G> {
                 }
                 match self.seat() {
                     Some((room, from)) => room.do_send(room::Chat { from, text }),
-                    None => self.error(ErrorCode::BadRequest, "chat before joining a room", ctx),
+                    None => self.close(
+                        CloseCode::NotAllowed,
+                        "chat before the welcome: join a room first",
+                        ctx,
+                    ),
                 }
             }
             ClientMsg::Resync => match self.seat() {
                 Some((room, from)) => room.do_send(room::Resync { from }),
-                None => self.error(ErrorCode::BadRequest, "resync before joining a room", ctx),
+                None => self.close(
+                    CloseCode::NotAllowed,
+                    "resync before the welcome: join a room first",
+                    ctx,
+                ),
             },
             ClientMsg::Leave => {
                 if let Some((room, from)) = self.seat() {

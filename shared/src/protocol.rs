@@ -147,7 +147,7 @@ pub enum ServerMsg {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum ErrorCode {
-    /// The message is not allowed now (e.g. input before join, join twice).
+    /// The request is not acceptable (e.g. a chat line over the length limit).
     BadRequest = 1,
     /// [`ClientMsg::Join::version`] differs from [`PROTOCOL_VERSION`].
     VersionMismatch = 2,
@@ -220,11 +220,13 @@ pub enum CloseCode {
     IdleTimeout = 4003,
     /// The join's protocol version is not the server's.
     VersionMismatch = 4004,
+    /// A message not allowed in the connection's state (input before the welcome, a second join).
+    NotAllowed = 4005,
 }
 
 impl CloseCode {
     /// Every code, for documentation and generated bindings.
-    pub const ALL: [CloseCode; 13] = [
+    pub const ALL: [CloseCode; 14] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -238,6 +240,7 @@ impl CloseCode {
         CloseCode::Replaced,
         CloseCode::IdleTimeout,
         CloseCode::VersionMismatch,
+        CloseCode::NotAllowed,
     ];
 
     /// Stable name used in generated bindings.
@@ -256,6 +259,7 @@ impl CloseCode {
             CloseCode::Replaced => "Replaced",
             CloseCode::IdleTimeout => "IdleTimeout",
             CloseCode::VersionMismatch => "VersionMismatch",
+            CloseCode::NotAllowed => "NotAllowed",
         }
     }
 }

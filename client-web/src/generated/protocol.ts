@@ -50,6 +50,7 @@ export const CloseCode = {
   Replaced: 4002,
   IdleTimeout: 4003,
   VersionMismatch: 4004,
+  NotAllowed: 4005,
 } as const;
 
 export type ClientJoin = [tag: 0, version: number, name: string, room: number | null, create: boolean, token: string | null];

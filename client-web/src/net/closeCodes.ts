@@ -18,6 +18,7 @@ const closeWords: Record<number, string> = {
   [CloseCode.Replaced]: "This seat was taken over by another tab or device.",
   [CloseCode.IdleTimeout]: "The server heard nothing from this client for too long.",
   [CloseCode.VersionMismatch]: "This client's protocol version does not match the server's. Reload the page.",
+  [CloseCode.NotAllowed]: "This client sent a message the server does not allow at this point.",
   [ABNORMAL_CLOSURE]: "The connection to the server was lost.",
 };
 

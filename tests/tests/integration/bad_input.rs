@@ -133,3 +133,18 @@ async fn upgrade_without_subprotocol_is_refused() {
         other => panic!("expected an HTTP error, got {other}"),
     }
 }
+
+/// An input before the welcome, or a second join, is a protocol misuse: close 4005.
+#[tokio::test]
+async fn messages_out_of_order_close_with_4005() {
+    let server = start::<Arena>(test_config());
+    let mut early = Client::connect(&server).await;
+    early.input(1, 0).await;
+    let (code, reason) = early.until_closed().await.expect("a close frame");
+    assert_eq!(code, 4005, "{reason}");
+
+    let mut twice = Client::join(&server, "twice", To::Quick).await;
+    twice.send(&join_msg("twice", To::Quick, None)).await;
+    let (code, reason) = twice.until_closed().await.expect("a close frame");
+    assert_eq!(code, 4005, "{reason}");
+}

@@ -251,3 +251,32 @@ async fn shutdown_sends_1001_to_everyone() {
         .expect("joined")
         .expect("the server stopped cleanly");
 }
+
+/// /metrics serves Prometheus text with the engine's series, including closes by code.
+#[tokio::test]
+async fn metrics_endpoint_reports_sessions_ticks_and_closes() {
+    let server = start::<Arena>(test_config());
+    let mut good = Client::join(&server, "good", To::Quick).await;
+    let mut bad = Client::join(&server, "bad", To::Quick).await;
+    bad.conn
+        .send_raw(tokio_tungstenite::tungstenite::Message::Text("hi".into()))
+        .await
+        .expect("send");
+    assert_eq!(bad.until_closed().await.map(|c| c.0), Some(1003));
+    let tick = good.player.replica.tick().expect("tick").0;
+    good.until_tick(tick + 3).await;
+    let text = tickroom_tests::http_get(&server, "/metrics");
+    for series in [
+        "tickroom_sessions_open",
+        "tickroom_rooms_open 1",
+        "tickroom_ticks_total",
+        "tickroom_tick_duration_seconds_bucket",
+        "tickroom_bytes_out_total",
+        "tickroom_messages_in_total",
+        "tickroom_closes_total{code=\"1003\"} 1",
+        "tickroom_skipped_deltas_total 0",
+        "tickroom_rate_limited_total 0",
+    ] {
+        assert!(text.contains(series), "missing {series} in:\n{text}");
+    }
+}
