@@ -79,8 +79,8 @@ export class Room extends Emitter<RoomEvents> {
 
   private connection: Connection | null = null;
   private detach: Array<() => void> = [];
-  // Sequence numbers keep increasing across reconnects: the server remembers the last queued
-  // sequence of a seat, so restarting at 1 after a resume would have inputs dropped as stale.
+  // Sequence numbers start at 1 on every connection: the server resets a resumed seat's
+  // numbering and its ack (and the game's prediction is reset on every join).
   private nextSeq = 1;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private nextEcho = 1;
@@ -168,6 +168,7 @@ export class Room extends Emitter<RoomEvents> {
       fields: welcome.fields,
     };
     this.token = welcome.token;
+    this.nextSeq = 1;
     this.awaitingKeyframe = false;
     this.stats.resetRates();
     this.pings.clear();

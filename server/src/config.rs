@@ -55,18 +55,19 @@ pub struct Config {
 
     /// Messages queued towards one connection before the room skips it (and later resyncs it
     /// with a full snapshot). At 30 Hz, 16 is about half a second.
-    #[arg(long, env = "TICKROOM_SEND_QUEUE", default_value_t = 16)]
-    pub send_queue: usize,
+    #[arg(long, env = "TICKROOM_SEND_QUEUE", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub send_queue: u16,
 
     /// Seconds a dropped player's seat is held for a reconnect with the token (0 frees it at once).
     #[arg(long, env = "TICKROOM_RECONNECT_GRACE", default_value = "15", value_parser = parse_secs)]
     pub reconnect_grace: Duration,
 
-    /// Seconds a new connection has to send its join.
+    /// Seconds a new connection has to be seated in a room (its join sent and accepted).
     #[arg(long, env = "TICKROOM_JOIN_TIMEOUT", default_value = "10", value_parser = parse_secs)]
     pub join_timeout: Duration,
 
-    /// Seconds between server pings on an otherwise quiet connection.
+    /// Seconds between server pings on every connection.
     #[arg(long, env = "TICKROOM_HEARTBEAT_INTERVAL", default_value = "5", value_parser = parse_secs)]
     pub heartbeat_interval: Duration,
 

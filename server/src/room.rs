@@ -76,17 +76,28 @@ pub struct Connection<G: Game> {
 }
 
 impl<G: Game> Connection<G> {
-    /// Asks the session to close; shuts the socket down if its queue cannot take the request.
+    /// Asks the session to close with `code`, and shuts the socket down shortly after in any
+    /// case: a session that stopped draining is not polled, so it would never act on the request
+    /// (and its mailbox takes it regardless). Shutting down a socket that already closed is a
+    /// no-op. Must run on an actix arbiter (the room's).
     pub fn close(&self, code: CloseCode, reason: impl Into<String>) {
         let event = SessionEvent::Close {
             code,
             reason: reason.into(),
         };
         if self.events.try_send(event).is_err() {
-            self.closer.close();
+            return self.closer.close();
         }
+        let closer = self.closer.clone();
+        actix::spawn(async move {
+            actix::clock::sleep(CLOSE_GRACE).await;
+            closer.close();
+        });
     }
 }
+
+/// How long a session asked to close may take before its socket is shut down anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Identifies the sender of a player message: the seat and the connection that holds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,6 +226,8 @@ pub struct Room<G: Game> {
     room_stats: Arc<RoomStats>,
     /// Encoded roster, rebuilt only when membership changes.
     roster: Option<Bytes>,
+    /// The roster changed since it was last broadcast.
+    roster_dirty: bool,
     empty_since: Option<Instant>,
     period: Duration,
     closed: bool,
@@ -241,6 +254,7 @@ impl<G: Game> Room<G> {
             stats,
             room_stats,
             roster: None,
+            roster_dirty: false,
             empty_since: Some(Instant::now()),
             period,
             closed: false,
@@ -327,23 +341,25 @@ impl<G: Game> Room<G> {
         }
     }
 
-    /// Sends the same bytes to every connected member; members that cannot take them will get a
-    /// keyframe (and the roster) later.
-    fn broadcast(&mut self, bytes: &Bytes) {
+    /// Sends the same bytes to every connected member. With `resync`, a member that cannot take
+    /// them gets a keyframe (roster and snapshot) later; otherwise (chat) the message is lost
+    /// for it, and counted.
+    fn broadcast(&mut self, bytes: &Bytes, resync: bool) {
         for m in self.members.values_mut() {
             if let Some(conn) = &m.conn {
                 if let Err(SendError::Full(_)) = conn.frames.try_send(Frame(bytes.clone())) {
                     self.room_stats.skipped();
-                    m.needs_keyframe = true;
+                    m.needs_keyframe |= resync;
                 }
             }
         }
     }
 
+    /// Membership changed: the roster goes out once, at the next tick, however many changes
+    /// happened before it (a room filling up would otherwise cost O(n²) roster messages).
     fn roster_changed(&mut self) {
         self.roster = None;
-        let bytes = self.roster_bytes();
-        self.broadcast(&bytes);
+        self.roster_dirty = true;
         self.room_stats.set_players(self.members.len());
     }
 
@@ -359,8 +375,8 @@ impl<G: Game> Room<G> {
         Some(member)
     }
 
-    /// Sends welcome, roster and snapshot to a member that just (re)joined.
-    fn greet(&mut self, player: PlayerId, ctx: &mut Context<Self>) {
+    /// Sends welcome, roster and snapshot to a member that just joined (`new_seat`) or resumed.
+    fn greet(&mut self, player: PlayerId, new_seat: bool, ctx: &mut Context<Self>) {
         let Some(m) = self.members.get(&player) else {
             return;
         };
@@ -384,14 +400,20 @@ impl<G: Game> Room<G> {
         let ok = conn.events.try_send(joined).is_ok()
             && conn.frames.try_send(Frame(Self::encode(&welcome))).is_ok();
         if !ok {
-            // A brand-new session's queue is empty; if it is already full or gone, the
-            // connection is as good as dead: treat it like a disconnect.
-            self.disconnected(player);
+            // A fresh session's queue is empty; if it is already full or gone, the connection is
+            // as good as dead. A brand-new seat was never announced (no token reached the
+            // client): free it. A resumed one is held again for another try.
+            if new_seat {
+                self.remove(player);
+            } else {
+                self.disconnected(player);
+            }
             return;
         }
         self.roster_changed();
+        let roster = self.roster_bytes();
         let snapshot = self.snapshot_bytes();
-        let sent = self.send_to(player, snapshot);
+        let sent = self.send_to(player, roster) && self.send_to(player, snapshot);
         if let Some(m) = self.members.get_mut(&player) {
             m.needs_keyframe = !sent;
         }
@@ -423,6 +445,10 @@ impl<G: Game> Room<G> {
         };
         let delta = Self::encode(&ServerMsg::Delta(delta));
         self.room_stats.record_sizes(Some(delta.len()), None);
+        if std::mem::take(&mut self.roster_dirty) {
+            let roster = self.roster_bytes();
+            self.broadcast(&roster, true);
+        }
         // Members due a keyframe get the roster first (it may have changed while they were
         // stuck), then the snapshot; both are encoded only when someone needs them.
         let resync = self
@@ -440,15 +466,16 @@ impl<G: Game> Room<G> {
                 }
                 continue;
             };
-            let bytes = match (&resync, m.needs_keyframe) {
-                (Some((roster, snapshot)), true) => {
-                    // If this fails the snapshot fails too, and both are retried next tick.
-                    let _ = conn.frames.try_send(Frame(roster.clone()));
-                    snapshot.clone()
-                }
-                _ => delta.clone(),
+            let sent = match (&resync, m.needs_keyframe) {
+                // The roster first: a snapshot without it could name players the client does
+                // not know. If the roster does not fit, neither is sent and both are retried.
+                (Some((roster, snapshot)), true) => conn
+                    .frames
+                    .try_send(Frame(roster.clone()))
+                    .and_then(|()| conn.frames.try_send(Frame(snapshot.clone()))),
+                _ => conn.frames.try_send(Frame(delta.clone())),
             };
-            match conn.frames.try_send(Frame(bytes)) {
+            match sent {
                 Ok(()) => {
                     if m.needs_keyframe {
                         self.room_stats.resynced();
@@ -616,7 +643,7 @@ impl<G: Game> Handler<Join<G>> for Room<G> {
             m.held_until = None;
             m.stuck_since = None;
             m.needs_keyframe = false;
-            self.greet(player, ctx);
+            self.greet(player, false, ctx);
             return;
         }
         if self.closed {
@@ -646,7 +673,7 @@ impl<G: Game> Handler<Join<G>> for Room<G> {
         };
         self.members.insert(player, member);
         self.empty_since = None;
-        self.greet(player, ctx);
+        self.greet(player, true, ctx);
     }
 }
 
@@ -678,7 +705,7 @@ impl<G: Game> Handler<Chat> for Room<G> {
             name: m.name.clone(),
             text: msg.text,
         };
-        self.broadcast(&Self::encode(&line));
+        self.broadcast(&Self::encode(&line), false);
     }
 }
 

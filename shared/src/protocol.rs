@@ -212,7 +212,8 @@ pub enum CloseCode {
     InternalError = 1011,
     /// No join within the handshake timeout.
     JoinTimeout = 4000,
-    /// The connection could not keep up with the room and was dropped.
+    /// Reserved, not sent today: a connection that cannot keep up is shut down without a close
+    /// frame, since none could reach it.
     TooSlow = 4001,
     /// The seat was resumed from another connection with the reconnect token.
     Replaced = 4002,

@@ -57,3 +57,63 @@ async fn stuck_reader_is_dropped_and_others_keep_every_tick() {
     }
     assert!(server.stats.sessions_open.get() <= 1);
 }
+
+/// A stuck connection whose seat is resumed from another connection is shut down too, even
+/// though it can no longer act on the close request it was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_connection_replaced_by_token_is_shut_down() {
+    let mut config = test_config();
+    config.send_queue = 4;
+    // Long enough that only the resume, not the slow-client timeout, can end the connection.
+    config.slow_client_timeout = Duration::from_secs(600);
+    let server = start::<Bulky>(config);
+    let mut watcher = Client::join(&server, "watcher", To::Quick).await;
+    let conn = Connection::connect_with(&ws_url(&server), Some(4096))
+        .await
+        .expect("connects");
+    let mut stuck = Client {
+        conn,
+        player: Player::new(),
+        next_seq: 1,
+    };
+    stuck.send(&join_msg("stuck", To::Quick, None)).await;
+    let token = loop {
+        if let Ok(tickroom_shared::ServerMsg::Welcome { token, .. }) = stuck.next_raw().await {
+            break token;
+        }
+    };
+    // Stop reading; wait until the room has had to skip it.
+    watcher.until(|p| p.roster.len() == 2).await;
+    let start_tick = watcher.player.replica.tick().expect("tick").0;
+    loop {
+        let skipped = server
+            .stats
+            .report()
+            .rooms
+            .iter()
+            .map(|r| r.skipped_sends)
+            .sum::<u64>();
+        if skipped > 0 {
+            break;
+        }
+        watcher.next().await.expect("open");
+        let tick = watcher.player.replica.tick().expect("tick").0;
+        assert!(
+            tick < start_tick + 1800,
+            "the stuck connection was never skipped"
+        );
+    }
+    let _resumed = Client::join_with(&server, "stuck", To::Quick, Some(token)).await;
+    // Without reading from the stuck socket (reading would let its session run again), the
+    // server must end that session: watcher and resumed seat remain.
+    let deadline = std::time::Instant::now() + tickroom_tests::PATIENCE;
+    while server.stats.sessions_open.get() > 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replaced stuck connection is still open"
+        );
+        watcher.next().await.expect("open");
+    }
+    drop(stuck);
+    assert_eq!(watcher.player.gaps, 0);
+}
