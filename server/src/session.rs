@@ -7,7 +7,8 @@
 //! binary message with the shared codec and forwards it to the lobby or its room. Everything the
 //! room sends arrives as [`Frame`]s of already-encoded bytes and is written as is. Bad input
 //! closes the connection with a precise code: 1003 for text, 1007 for a malformed message, 1009
-//! for one too large, 1002 for a WebSocket protocol error.
+//! for one too large (as soon as a frame header claims too much: see `FrameGuard`), 1008 above
+//! the rate limit, 4005 for a message out of order, 1002 for a WebSocket protocol error.
 
 use crate::admission::Slot;
 use crate::lobby::{JoinRequest, Target};
