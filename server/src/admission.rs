@@ -127,11 +127,6 @@ impl Admission {
             ip,
         })
     }
-
-    /// Connections open now.
-    pub fn open(&self) -> usize {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner).0
-    }
 }
 
 /// Browsers send `Origin` on every WebSocket upgrade; other clients usually do not. A page may

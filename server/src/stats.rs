@@ -415,11 +415,6 @@ impl Stats {
         self.refused.get_or_create(&RefusedLabels { reason }).inc();
     }
 
-    /// Closes counted for `code` so far.
-    pub fn closes_with(&self, code: u16) -> u64 {
-        self.closes.get_or_create(&CloseLabels { code }).get()
-    }
-
     /// The metrics in Prometheus text format.
     pub fn prometheus(&self) -> String {
         let mut out = String::new();

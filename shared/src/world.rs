@@ -50,11 +50,6 @@ impl Fields {
     pub fn plus(&self, diff: &Fields) -> Fields {
         Fields(std::array::from_fn(|i| self.0[i].wrapping_add(diff.0[i])))
     }
-
-    /// True when every field is zero.
-    pub fn is_zero(&self) -> bool {
-        self.0.iter().all(|v| *v == 0)
-    }
 }
 
 /// One replicated entity.

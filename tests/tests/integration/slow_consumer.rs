@@ -2,20 +2,18 @@
 
 use std::time::Duration;
 use tickroom_bots::{Connection, Player};
+use tickroom_server::ServerHandle;
 use tickroom_tests::bulky::Bulky;
 use tickroom_tests::{join_msg, start, test_config, ws_url, Client, To};
 
-/// A client that joins and never reads again loses its seat and its connection after the slow
-/// timeout, while the other client receives every tick without a gap.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stuck_reader_is_dropped_and_others_keep_every_tick() {
+/// A bulky room (a 4-message send queue) with one reading client and one client whose join was
+/// sent over a socket with a tiny receive window, so it fills within a few ticks of bulky deltas.
+async fn bulky_room(slow_client_timeout: Duration) -> (ServerHandle, Client, Client) {
     let mut config = test_config();
     config.send_queue = 4;
-    config.slow_client_timeout = Duration::from_millis(500);
+    config.slow_client_timeout = slow_client_timeout;
     let server = start::<Bulky>(config);
-    let mut good = Client::join(&server, "good", To::Quick).await;
-
-    // A tiny receive window so the socket fills within a few ticks of bulky deltas.
+    let good = Client::join(&server, "good", To::Quick).await;
     let conn = Connection::connect_with(&ws_url(&server), Some(4096))
         .await
         .expect("connects");
@@ -25,6 +23,14 @@ async fn stuck_reader_is_dropped_and_others_keep_every_tick() {
         next_seq: 1,
     };
     stuck.send(&join_msg("stuck", To::Quick, None)).await;
+    (server, good, stuck)
+}
+
+/// A client that joins and never reads again loses its seat and its connection after the slow
+/// timeout, while the other client receives every tick without a gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_reader_is_dropped_and_others_keep_every_tick() {
+    let (server, mut good, mut stuck) = bulky_room(Duration::from_millis(500)).await;
     // Read nothing from now on.
     good.until(|p| p.roster.len() == 2).await;
     let start_tick = good.player.replica.tick().expect("tick").0;
@@ -62,21 +68,8 @@ async fn stuck_reader_is_dropped_and_others_keep_every_tick() {
 /// though it can no longer act on the close request it was sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stuck_connection_replaced_by_token_is_shut_down() {
-    let mut config = test_config();
-    config.send_queue = 4;
     // Long enough that only the resume, not the slow-client timeout, can end the connection.
-    config.slow_client_timeout = Duration::from_secs(600);
-    let server = start::<Bulky>(config);
-    let mut watcher = Client::join(&server, "watcher", To::Quick).await;
-    let conn = Connection::connect_with(&ws_url(&server), Some(4096))
-        .await
-        .expect("connects");
-    let mut stuck = Client {
-        conn,
-        player: Player::new(),
-        next_seq: 1,
-    };
-    stuck.send(&join_msg("stuck", To::Quick, None)).await;
+    let (server, mut watcher, mut stuck) = bulky_room(Duration::from_secs(600)).await;
     let token = loop {
         if let Ok(tickroom_shared::ServerMsg::Welcome { token, .. }) = stuck.next_raw().await {
             break token;
