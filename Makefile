@@ -4,11 +4,11 @@ NPM ?= npm
 # Extra flags for the server, e.g. `make run ARGS="--bind 0.0.0.0:8080"`.
 ARGS ?=
 
-.PHONY: run test build client client-deps lint rust-test client-test bindings bench soak clean
+.PHONY: run test build client client-deps lint rust-test client-test golden bench soak clean
 
-## Build the web client and start the server with the arena game at http://127.0.0.1:8080
+## Build the web client and start the server with every bundled game at http://127.0.0.1:8080
 run: client
-	$(CARGO) run --release -p tickroom-server --bin tickroom-server -- $(ARGS)
+	$(CARGO) run --release -p tickroom-games --bin tickroom-server -- $(ARGS)
 
 ## Every test: format, lints, docs, Rust unit + integration tests, client unit + browser tests.
 test: lint rust-test client-test
@@ -32,13 +32,14 @@ client: client-deps
 ## Client checks: strict typecheck, unit tests, then the browser end-to-end test (needs the
 ## server binary, built here, and Chromium; skipped with a message when Chromium is missing).
 client-test: client-deps
-	cd client-web && $(NPM) run format:check && $(NPM) run typecheck && $(NPM) test
-	$(CARGO) build -p tickroom-server --bin tickroom-server
+	cd client-web && $(NPM) run format:check && $(NPM) run typecheck && TICKROOM_REQUIRE_GOLDEN=1 $(NPM) test
+	$(CARGO) build -p tickroom-games --bin tickroom-server
 	cd client-web && $(NPM) run build && TICKROOM_BIN=../target/debug/tickroom-server $(NPM) run e2e
 
-## Regenerate client-web/src/generated/protocol.ts from the Rust schema.
-bindings:
-	UPDATE_BINDINGS=1 $(CARGO) test -p tickroom-tests --test integration -- bindings golden
+## Regenerate shared/golden/messages.json (checked by the Rust and TypeScript tests) after a
+## deliberate protocol change; review the diff.
+golden:
+	UPDATE_GOLDEN=1 $(CARGO) test -p tickroom-shared --test golden
 
 clean:
 	$(CARGO) clean
@@ -50,14 +51,14 @@ clean:
 ## Extra flags: `make bench BENCH_ARGS="--clients 1000 --step 0"`.
 BENCH_ARGS ?=
 bench:
-	$(CARGO) build --release -p tickroom-server -p tickroom-bots
+	$(CARGO) build --release -p tickroom-games -p tickroom-bots
 	target/release/tickroom-bench $(BENCH_ARGS)
 
-## A long run: SOAK_CLIENTS bots (rooms of 49, so the replica check's observer has a seat) for
-## SOAK_SECONDS against a fresh release server; the server's RSS and open fds are sampled every
-## 10 s and their growth reported; at the end every replica is compared with the server's world.
+## A long run: SOAK_CLIENTS arena bots (quick match) for SOAK_SECONDS against a fresh release
+## server; the server's RSS and open fds are sampled every 10 s and their growth reported; at the
+## end every bot compares its replica with a keyframe of the server's state.
 SOAK_CLIENTS ?= 490
 SOAK_SECONDS ?= 600
 soak:
-	$(CARGO) build --release -p tickroom-server -p tickroom-bots
+	$(CARGO) build --release -p tickroom-games -p tickroom-bots
 	SOAK_CLIENTS=$(SOAK_CLIENTS) SOAK_SECONDS=$(SOAK_SECONDS) bench/soak.sh

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# make soak: SOAK_CLIENTS bots for SOAK_SECONDS against a fresh release server on 127.0.0.1,
-# sampling the server's RSS and open file descriptors every 10 s, then checking every replica
-# against the server's world. Prints the samples and the growth; exits non-zero if the bots'
-# replica check fails. Everything it starts it stops, by PID.
+# make soak: SOAK_CLIENTS arena bots (quick match) for SOAK_SECONDS against a fresh release server
+# on 127.0.0.1, sampling the server's RSS and open file descriptors every 10 s, then checking every
+# replica against a keyframe of the server's state. Prints the samples and the growth; exits
+# non-zero if the bots' replica check fails. Everything it starts it stops, by PID.
 set -euo pipefail
 clients=${SOAK_CLIENTS:-490}
 seconds=${SOAK_SECONDS:-600}
@@ -25,7 +25,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-target/release/tickroom-bots --url "ws://127.0.0.1:$port/ws" --clients "$clients" --room-size 49 \
+target/release/tickroom-bots --url "ws://127.0.0.1:$port/ws" --game arena --clients "$clients" \
   --duration "$seconds" --verify --json "$out" &
 bots=$!
 

@@ -1,4 +1,5 @@
-//! What a bot does with its inputs: the workload's random walk, nothing, or the walk plus chat.
+//! What a bot does: play (the workload's random walk in arena, the walk plus aim and trigger in
+//! the shooter, legal cards in cards), nothing, or play plus chat.
 //!
 //! Pure and clock-free: the caller passes the elapsed time, so the walk is tested without sleeping.
 
@@ -7,13 +8,22 @@ use rand::Rng;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
-use tickroom_shared::arena::ArenaInput;
+use tickroom_games::arena::ArenaInput;
+use tickroom_games::shooter::ShooterInput;
 
 /// How often the arena walk picks a new direction (WORKLOAD.md: every 500 ms).
 pub const DIRECTION_PERIOD: Duration = Duration::from_millis(500);
 
 /// Probability that a new direction is "stand still" (WORKLOAD.md: 0.10).
 pub const STOP_PROBABILITY: f64 = 0.10;
+
+/// How often a shooter bot aims anew and decides whether to hold the trigger (with its walk's
+/// directions, but on its own schedule).
+pub const AIM_PERIOD: Duration = Duration::from_millis(500);
+
+/// Probability that a shooter bot holds the trigger for the next [`AIM_PERIOD`] (the server
+/// fires at most every 0.25 s while it is held).
+pub const FIRE_PROBABILITY: f64 = 0.5;
 
 /// How often a chatty bot sends a chat line.
 pub const CHAT_PERIOD: Duration = Duration::from_secs(1);
@@ -22,18 +32,21 @@ pub const CHAT_PERIOD: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Behavior {
-    /// The benchmark workload: inputs at the input rate, a new random direction every 500 ms.
-    Arena,
-    /// Joins and listens: no inputs (pings only).
+    /// Play the game: in arena the benchmark workload (inputs at the input rate, a new random
+    /// direction every 500 ms), in the shooter the same walk plus aim and trigger, in cards
+    /// legal cards on every turn. `arena`, its name before there were other games, is accepted.
+    #[serde(alias = "arena")]
+    Play,
+    /// Joins and listens: no inputs, no commands (pings only).
     Idle,
-    /// The arena walk plus one chat line per second.
+    /// Play plus one chat line per second.
     Chatty,
 }
 
 impl Behavior {
-    /// Whether this behaviour sends inputs.
-    pub fn sends_inputs(self) -> bool {
-        matches!(self, Behavior::Arena | Behavior::Chatty)
+    /// Whether this behaviour plays: sends inputs (arena, shooter) or commands (cards).
+    pub fn plays(self) -> bool {
+        matches!(self, Behavior::Play | Behavior::Chatty)
     }
 
     /// Whether this behaviour chats.
@@ -45,16 +58,16 @@ impl Behavior {
 impl fmt::Display for Behavior {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Behavior::Arena => "arena",
+            Behavior::Play => "play",
             Behavior::Idle => "idle",
             Behavior::Chatty => "chatty",
         })
     }
 }
 
-/// A behaviour name that is not one of `arena`, `idle`, `chatty`.
+/// A behaviour name that is not one of `play` (or `arena`), `idle`, `chatty`.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown behavior {0:?}: expected arena, idle or chatty")]
+#[error("unknown behavior {0:?}: expected play, idle or chatty")]
 pub struct UnknownBehavior(String);
 
 impl FromStr for Behavior {
@@ -62,7 +75,7 @@ impl FromStr for Behavior {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "arena" => Ok(Behavior::Arena),
+            "play" | "arena" => Ok(Behavior::Play),
             "idle" => Ok(Behavior::Idle),
             "chatty" => Ok(Behavior::Chatty),
             other => Err(UnknownBehavior(other.to_owned())),
@@ -107,6 +120,46 @@ impl Walk {
             self.next_change += DIRECTION_PERIOD;
         }
         self.direction
+    }
+}
+
+/// The shooter's controls: the arena walk, plus an aim and a trigger drawn every
+/// [`AIM_PERIOD`].
+#[derive(Clone, Debug)]
+pub struct Gunner {
+    walk: Walk,
+    aim: u8,
+    fire: bool,
+    /// Elapsed time at which the next aim is due.
+    next_aim: Duration,
+}
+
+impl Gunner {
+    /// Controls whose first direction, aim and trigger are drawn now (at elapsed time zero).
+    pub fn new(rng: &mut SmallRng) -> Gunner {
+        let walk = Walk::new(rng);
+        Gunner {
+            walk,
+            aim: rng.random(),
+            fire: rng.random_bool(FIRE_PROBABILITY),
+            next_aim: AIM_PERIOD,
+        }
+    }
+
+    /// The input to send at `elapsed` since the controls began.
+    pub fn input(&mut self, elapsed: Duration, rng: &mut SmallRng) -> ShooterInput {
+        let ArenaInput { dx, dy } = self.walk.input(elapsed, rng);
+        while elapsed >= self.next_aim {
+            self.aim = rng.random();
+            self.fire = rng.random_bool(FIRE_PROBABILITY);
+            self.next_aim += AIM_PERIOD;
+        }
+        ShooterInput {
+            dx,
+            dy,
+            aim: self.aim,
+            fire: self.fire,
+        }
     }
 }
 
@@ -155,10 +208,31 @@ mod tests {
     }
 
     #[test]
+    fn gunner_walks_and_redraws_aim_and_trigger_each_period() {
+        let mut rng = SmallRng::seed_from_u64(5);
+        let mut gunner = Gunner::new(&mut rng);
+        let first = gunner.input(Duration::ZERO, &mut rng);
+        assert_eq!(gunner.input(Duration::from_millis(499), &mut rng), first);
+        let (mut aims, mut fires) = (std::collections::BTreeSet::new(), 0);
+        for period in 1..=400u64 {
+            let i = gunner.input(Duration::from_millis(500 * period), &mut rng);
+            assert!((-1..=1).contains(&i.dx) && (-1..=1).contains(&i.dy));
+            aims.insert(i.aim);
+            fires += u32::from(i.fire);
+        }
+        assert!(aims.len() > 100, "aims vary: {}", aims.len());
+        assert!(
+            (120..280).contains(&fires),
+            "trigger held about half the time: {fires}"
+        );
+    }
+
+    #[test]
     fn behavior_names_round_trip() {
-        for b in [Behavior::Arena, Behavior::Idle, Behavior::Chatty] {
+        for b in [Behavior::Play, Behavior::Idle, Behavior::Chatty] {
             assert_eq!(b.to_string().parse::<Behavior>().ok(), Some(b));
         }
+        assert_eq!("arena".parse::<Behavior>().ok(), Some(Behavior::Play));
         assert!("fast".parse::<Behavior>().is_err());
     }
 }

@@ -39,7 +39,7 @@ pub enum ConnectionError {
 }
 
 /// What [`Connection::recv`] yields.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Incoming {
     /// A server message, with its payload size in bytes.
     Msg(ServerMsg, usize),
@@ -155,8 +155,11 @@ impl Connection {
         Ok(Connection { ws, limits })
     }
 
-    /// Sends one message.
-    pub async fn send<I: Serialize>(&mut self, msg: &ClientMsg<I>) -> Result<(), ConnectionError> {
+    /// Sends one message (`I` is the game's input type, `C` its command type).
+    pub async fn send<I: Serialize, C: Serialize>(
+        &mut self,
+        msg: &ClientMsg<I, C>,
+    ) -> Result<(), ConnectionError> {
         let bytes = tickroom_shared::encode(msg)?;
         self.ws.send(Message::Binary(bytes.into())).await?;
         Ok(())

@@ -4,13 +4,16 @@
 //! problems (gaps, keyframes) cover the whole run, because a gap during the ramp matters too.
 
 use crate::behavior::Behavior;
+use crate::game::Game;
+use crate::swarm::Decode;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
-/// Version of the JSON layout below; bumped on any incompatible change.
-pub const REPORT_FORMAT: u32 = 1;
+/// Version of the JSON layout below; bumped on any incompatible change (2: protocol v2, the
+/// game, commands, rooms ended and rejoins, delta bytes per changed entity).
+pub const REPORT_FORMAT: u32 = 2;
 
 /// The whole report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,6 +34,8 @@ pub struct Report {
     pub bytes: ByteRate,
     /// Input-to-ack latency: input sent until a delta shows the player's ack at or past it.
     pub latency_ms: Percentiles,
+    /// Commands sent during the window and their results (games with commands only).
+    pub commands: Option<Commands>,
     /// Ping round trips.
     pub rtt_ms: Percentiles,
     /// Time between consecutive deltas at one client: 33.3 ms at 30 Hz when nothing jitters.
@@ -53,10 +58,14 @@ pub struct Report {
 pub struct RunInfo {
     /// Server WebSocket URL.
     pub url: String,
+    /// The game played.
+    pub game: Game,
     /// `quick`, `room N`, `rooms of N` or `listen`.
     pub placement: String,
     /// The behaviour.
     pub behavior: Behavior,
+    /// How much of each snapshot and delta the bots decoded.
+    pub decode: Decode,
     /// Inputs per second per client.
     pub input_hz: f64,
     /// Joins per second during the ramp.
@@ -82,6 +91,10 @@ pub struct ClientCounts {
     pub dropped: u64,
     /// Clients connected when the window began (the denominator of per-client rates).
     pub in_window: u64,
+    /// `Ended` messages received: each bot of a room the game ended counts one.
+    pub ended: u64,
+    /// Times a bot joined again (quick match) after its room ended.
+    pub rejoined: u64,
 }
 
 /// Input sending against the nominal rate.
@@ -117,6 +130,28 @@ pub struct ByteRate {
     pub payload_per_client_per_s: f64,
     /// Wire bytes per client per second.
     pub wire_per_client_per_s: f64,
+    /// Payload bytes of the deltas alone in the window.
+    pub delta_payload: u64,
+    /// Entity records in the `changed` lists of those deltas (in arena: the players that moved).
+    pub changed_entities: u64,
+    /// `delta_payload / changed_entities`: delta bytes per changed entity, headers and acks
+    /// included (in arena: bytes per moving player per tick). `None` without changes.
+    pub per_changed_entity: Option<f64>,
+}
+
+/// Commands and their results.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Commands {
+    /// Commands sent in the window.
+    pub sent: u64,
+    /// Sent per move (`start`, `play`, `draw`).
+    pub by_move: BTreeMap<String, u64>,
+    /// Results received in the window that applied the command.
+    pub applied: u64,
+    /// Results received in the window that refused it, per refusal code.
+    pub refused: BTreeMap<String, u64>,
+    /// Command round trip: sent until its result arrived.
+    pub latency_ms: Percentiles,
 }
 
 /// A latency distribution, milliseconds.
@@ -178,18 +213,20 @@ pub struct BotCpu {
     pub us_per_delta: f64,
 }
 
-/// The replica check: every bot's replica against a fresh observer's join snapshot.
+/// The replica check: once every bot stood still, each bot's replica (built from deltas) against
+/// the keyframe the server sent for its `Resync` (the server's state, encoded afresh).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verify {
-    /// Rooms observed.
+    /// Rooms with at least one replica compared.
     pub rooms: u64,
     /// Replicas compared.
     pub checked: u64,
-    /// Replicas equal to the server's world.
+    /// Replicas equal to the keyframe (entities, and the acks of seated players).
     pub equal: u64,
     /// Replicas that differ (each is a bug).
     pub mismatched: u64,
-    /// Live bots that could not be compared (no capture, or the observer could not join).
+    /// Live bots that could not be compared (already awaiting a keyframe after a gap, no answer
+    /// in time, a game other than arena, or no replica under `--decode acks`).
     pub unchecked: u64,
 }
 
@@ -215,6 +252,12 @@ impl Report {
         if self.clients.dropped > 0 {
             w.push(format!("{} clients dropped", self.clients.dropped));
         }
+        if let Some(c) = &self.commands {
+            let refused: u64 = c.refused.values().sum();
+            if refused > 0 {
+                w.push(format!("the game refused {refused} commands"));
+            }
+        }
         if let Some(v) = &self.verify {
             if v.mismatched > 0 {
                 w.push(format!("{} replicas differ from the server", v.mismatched));
@@ -239,16 +282,28 @@ impl Report {
                 p.p50, p.p90, p.p99, p.mean, p.max, p.samples
             )
         };
+        let inputs = if self.run.game.has_inputs() {
+            format!(", {} inputs/s", self.run.input_hz)
+        } else {
+            String::new()
+        };
         writeln!(
             o,
-            "tickroom-bots: {} ({}, {}, {} inputs/s)",
-            self.run.url, self.run.placement, self.run.behavior, self.run.input_hz
+            "tickroom-bots: {} (game {}, {}, {}{inputs}, {} decode)",
+            self.run.url, self.run.game, self.run.placement, self.run.behavior, self.run.decode
         )?;
         writeln!(
             o,
             "  clients         requested {}  joined {}  failed {}  dropped {}  in window {}",
             c.requested, c.joined, c.failed, c.dropped, c.in_window
         )?;
+        if c.ended > 0 || c.rejoined > 0 {
+            writeln!(
+                o,
+                "  rooms ended     {} end messages, {} rejoins",
+                c.ended, c.rejoined
+            )?;
+        }
         writeln!(o, "  window          {:.1} s", self.window_s)?;
         writeln!(
             o,
@@ -267,7 +322,39 @@ impl Report {
             "  bytes           {:.0} payload / {:.0} wire per client per s",
             self.bytes.payload_per_client_per_s, self.bytes.wire_per_client_per_s
         )?;
-        writeln!(o, "  input-to-ack    {}", lat(&self.latency_ms))?;
+        if let Some(per) = self.bytes.per_changed_entity {
+            writeln!(
+                o,
+                "  delta bytes     {per:.2} per changed entity ({} entities in {} bytes)",
+                self.bytes.changed_entities, self.bytes.delta_payload
+            )?;
+        }
+        if self.run.game.has_inputs() {
+            writeln!(o, "  input-to-ack    {}", lat(&self.latency_ms))?;
+        }
+        if let Some(cmd) = &self.commands {
+            let counts = |m: &BTreeMap<String, u64>| {
+                m.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let refused: u64 = cmd.refused.values().sum();
+            writeln!(
+                o,
+                "  commands        {} sent ({}), {} applied, {} refused{}",
+                cmd.sent,
+                counts(&cmd.by_move),
+                cmd.applied,
+                refused,
+                if refused > 0 {
+                    format!(" ({})", counts(&cmd.refused))
+                } else {
+                    String::new()
+                }
+            )?;
+            writeln!(o, "  command rtt     {}", lat(&cmd.latency_ms))?;
+        }
         writeln!(o, "  rtt             {}", lat(&self.rtt_ms))?;
         writeln!(o, "  delta interval  {}", lat(&self.delta_interval_ms))?;
         let ch = &self.chain;
@@ -295,5 +382,121 @@ impl Report {
             writeln!(o, "  WARNING         {w}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(game: Game) -> Report {
+        Report {
+            format: REPORT_FORMAT,
+            run: RunInfo {
+                url: "ws://127.0.0.1:1/ws".into(),
+                game,
+                placement: "quick match".into(),
+                behavior: Behavior::Play,
+                decode: Decode::Full,
+                input_hz: 30.0,
+                ramp_per_s: 500.0,
+                warmup_s: 5.0,
+                threads: 1,
+                seed: 1,
+            },
+            clients: ClientCounts {
+                requested: 4,
+                joined: 4,
+                failed: 0,
+                dropped: 0,
+                in_window: 4,
+                ended: 2,
+                rejoined: 2,
+            },
+            window_s: 20.0,
+            inputs: InputRate {
+                sent: 0,
+                per_s: 0.0,
+                nominal_per_s: 0.0,
+                ratio: 1.0,
+            },
+            deltas: DeltaRate {
+                received: 800,
+                per_client_per_s: 10.0,
+            },
+            bytes: ByteRate {
+                payload: 40_000,
+                wire: 41_600,
+                payload_per_client_per_s: 500.0,
+                wire_per_client_per_s: 520.0,
+                delta_payload: 30_000,
+                changed_entities: 1_200,
+                per_changed_entity: Some(25.0),
+            },
+            latency_ms: Percentiles::default(),
+            commands: game.has_commands().then(|| Commands {
+                sent: 10,
+                by_move: BTreeMap::from([("play".into(), 9), ("start".into(), 1)]),
+                applied: 9,
+                refused: BTreeMap::from([("not_your_turn".into(), 1)]),
+                latency_ms: Percentiles::default(),
+            }),
+            rtt_ms: Percentiles::default(),
+            delta_interval_ms: Percentiles::default(),
+            chain: Chain::default(),
+            bot_cpu: BotCpu {
+                seconds: 1.0,
+                cores: 0.05,
+                us_per_delta: 1.0,
+            },
+            verify: None,
+            errors: BTreeMap::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_table_names_the_game_and_shows_commands_and_delta_bytes() {
+        let mut r = report(Game::Cards);
+        r.assess();
+        assert_eq!(r.warnings, vec!["the game refused 1 commands".to_owned()]);
+        let table = r.table();
+        assert!(
+            table.contains("(game cards, quick match, play, full decode)"),
+            "{table}"
+        );
+        assert!(
+            table.contains("10 sent (play 9, start 1), 9 applied, 1 refused (not_your_turn 1)"),
+            "{table}"
+        );
+        assert!(table.contains("25.00 per changed entity"), "{table}");
+        assert!(table.contains("2 end messages, 2 rejoins"), "{table}");
+        assert!(
+            !table.contains("input-to-ack"),
+            "cards has no inputs: {table}"
+        );
+        let arena = report(Game::Arena).table();
+        assert!(
+            arena.contains("(game arena, quick match, play, 30 inputs/s, full decode)"),
+            "{arena}"
+        );
+        assert!(arena.contains("input-to-ack"), "{arena}");
+    }
+
+    #[test]
+    fn the_json_carries_the_game_and_reads_back() {
+        let r = report(Game::Cards);
+        let json = serde_json::to_value(&r).expect("serializes");
+        assert_eq!(json["format"], 2);
+        assert_eq!(json["run"]["game"], "cards");
+        assert_eq!(json["run"]["behavior"], "play");
+        assert_eq!(json["run"]["decode"], "full");
+        assert_eq!(json["commands"]["refused"]["not_your_turn"], 1);
+        let back: Report = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back.commands, r.commands);
+        assert_eq!(back.clients, r.clients);
+        // A v1 report's behaviour name still reads.
+        let old: Behavior = serde_json::from_str("\"arena\"").expect("alias");
+        assert_eq!(old, Behavior::Play);
     }
 }

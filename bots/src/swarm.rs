@@ -9,16 +9,21 @@
 //!
 //! One bot is one task with one socket: a `select!` over its input timer, its ping timer, phase
 //! changes and the next frame. Latency is measured per WORKLOAD.md: every input's send time is
-//! kept until a delta shows the bot's own entity with an ack at or past its sequence number.
+//! kept until a delta or snapshot shows the bot's own player's ack (`acks` of the message) at or
+//! past its sequence number. Card bots instead time each command until its `CommandResult`, and
+//! join again (quick match) when the game ends their room.
 
-use crate::behavior::{Behavior, Walk};
-use crate::connection::{ConnectOptions, Connection, ConnectionError};
+use crate::behavior::{Behavior, Gunner, Walk};
+use crate::cards::CardPlayer;
+use crate::connection::{ConnectOptions, Connection};
 use crate::cpu::ProcessSample;
+use crate::game::{BotInput, Game};
 use crate::player::{Player, PlayerEvent};
 use crate::report::{
-    BotCpu, ByteRate, Chain, ClientCounts, DeltaRate, InputRate, Percentiles, Report, RunInfo,
-    Verify, REPORT_FORMAT,
+    BotCpu, ByteRate, Chain, ClientCounts, Commands, DeltaRate, InputRate, Percentiles, Report,
+    RunInfo, Verify, REPORT_FORMAT,
 };
+use crate::scan::{scan_tick, TickScan};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
@@ -30,9 +35,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use thiserror::Error;
-use tickroom_shared::arena::ArenaInput;
 use tickroom_shared::{
-    ClientMsg, DecodeLimits, InputSeq, RoomId, ServerMsg, Tick, World, PROTOCOL_VERSION,
+    ClientMsg, DecodeLimits, GameValue, InputSeq, Replica, RoomId, RosterEntry, ServerMsg, Tick,
+    PROTOCOL_VERSION,
 };
 use tokio::sync::{oneshot, watch, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -51,9 +56,12 @@ const MAX_PENDING: usize = 1024;
 /// WebSocket read buffer per bot: a 50-player delta is under 1 KiB; the buffer grows if needed.
 const READ_BUFFER: usize = 4096;
 
-/// How long the replica check waits for every bot to stop, and then for every bot to capture.
+/// How long the replica check waits for every bot to stop, and then for every bot to compare.
 /// Generous: it only bounds a broken run, a healthy one takes a few ticks.
 const VERIFY_PATIENCE: Duration = Duration::from_secs(20);
+
+/// What a bot sends: its game's input, commands as MessagePack values.
+type Out = ClientMsg<BotInput, GameValue>;
 
 /// Where the bots sit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +71,7 @@ pub enum Placement {
     /// Every bot joins this room.
     Room(RoomId),
     /// Rooms of this many bots: the first of every group creates a room, the others join it.
+    /// (A bot whose room ended rejoins by quick match.)
     Groups(u32),
     /// Connect only, never join, and count frames: for the raw fan-out floor, not a tickroom server.
     Listen,
@@ -79,6 +88,40 @@ impl std::fmt::Display for Placement {
     }
 }
 
+/// How much of each Snapshot and Delta a bot decodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decode {
+    /// Everything, applied to a replica (entities and acks), with every check the replica makes:
+    /// what cards and the replica check need.
+    #[default]
+    Full,
+    /// Only the tick, the base and the bot's own ack ([`crate::scan`]); no replica. Cheaper for
+    /// the load generator; the same latency measurement; games with inputs only.
+    Acks,
+}
+
+impl std::fmt::Display for Decode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Decode::Full => "full",
+            Decode::Acks => "acks",
+        })
+    }
+}
+
+impl std::str::FromStr for Decode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "full" => Ok(Decode::Full),
+            "acks" => Ok(Decode::Acks),
+            other => Err(format!("unknown decode {other:?}: expected full or acks")),
+        }
+    }
+}
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct SwarmConfig {
@@ -86,11 +129,15 @@ pub struct SwarmConfig {
     pub url: String,
     /// Number of clients.
     pub clients: usize,
+    /// The game they play.
+    pub game: Game,
     /// Where they sit.
     pub placement: Placement,
     /// What they do.
     pub behavior: Behavior,
-    /// Inputs per second per client (WORKLOAD.md: 30).
+    /// How much of each snapshot and delta they decode.
+    pub decode: Decode,
+    /// Inputs per second per client (WORKLOAD.md: 30), for games with inputs.
     pub input_hz: f64,
     /// Joins per second while ramping up.
     pub ramp_per_s: f64,
@@ -105,13 +152,16 @@ pub struct SwarmConfig {
 }
 
 impl SwarmConfig {
-    /// Defaults per WORKLOAD.md for `clients` bots against `url`: quick match, arena walk at 30 Hz.
+    /// Defaults per WORKLOAD.md for `clients` bots against `url`: arena, quick match, the walk
+    /// at 30 Hz.
     pub fn new(url: impl Into<String>, clients: usize) -> SwarmConfig {
         SwarmConfig {
             url: url.into(),
             clients,
+            game: Game::Arena,
             placement: Placement::Quick,
-            behavior: Behavior::Arena,
+            behavior: Behavior::Play,
+            decode: Decode::Full,
             input_hz: 30.0,
             ramp_per_s: 500.0,
             threads: 1,
@@ -145,8 +195,9 @@ enum Phase {
     /// Stand still: send one (0, 0) input, then no more inputs; report the tick at which the
     /// server acked it.
     Frozen,
-    /// Copy the replica once it reaches its room's capture tick (every bot of the room stopped).
-    Capture,
+    /// Once the replica reaches the tick from which its whole room stood still, ask for a
+    /// keyframe and compare it with the replica.
+    Check,
     /// Leave and end.
     Leave,
 }
@@ -171,7 +222,8 @@ struct Live {
     connected: AtomicU64,
     /// Bots whose stop input the server acked (after [`Phase::Frozen`]).
     stopped: AtomicU64,
-    captured: AtomicU64,
+    /// Bots done with the replica check (after [`Phase::Check`]).
+    checked: AtomicU64,
 }
 
 /// One shard's live view, read by [`Swarm::progress`].
@@ -181,13 +233,15 @@ struct ShardLive {
     recent: Mutex<Histogram<u64>>,
 }
 
-/// A replica copied for the check.
-struct Capture {
-    room: RoomId,
-    tick: Option<Tick>,
-    world: World,
-    /// The bot was waiting for a keyframe: its replica is known to be stale.
-    stale: bool,
+/// One bot's replica check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Check {
+    /// The keyframe equalled the replica.
+    Equal(RoomId),
+    /// It did not (a bug).
+    Differ(RoomId),
+    /// No comparison: the bot was waiting for a keyframe anyway, so its replica was stale.
+    Unchecked,
 }
 
 /// State shared by every thread of one swarm.
@@ -199,9 +253,9 @@ struct Shared {
     /// Room of each group (for [`Placement::Groups`]), set by the group's first bot.
     groups: Mutex<HashMap<usize, RoomId>>,
     group_ready: Notify,
-    captures: Mutex<Vec<Capture>>,
+    checks: Mutex<Vec<Check>>,
     /// Per room, the latest tick at which a bot saw its stop acked: from that tick on, the room's
-    /// world is static, so every replica at or past it must equal the server's world.
+    /// world is static, so a replica at or past it must equal any later keyframe.
     still_from: Mutex<HashMap<RoomId, Tick>>,
 }
 
@@ -211,6 +265,11 @@ struct Metrics {
     deltas: u64,
     payload: u64,
     wire: u64,
+    delta_payload: u64,
+    changed: u64,
+    ended: u64,
+    rejoined: u64,
+    commands: CommandMetrics,
     latency: Histogram<u64>,
     rtt: Histogram<u64>,
     interval: Histogram<u64>,
@@ -226,6 +285,11 @@ impl Metrics {
             deltas: 0,
             payload: 0,
             wire: 0,
+            delta_payload: 0,
+            changed: 0,
+            ended: 0,
+            rejoined: 0,
+            commands: CommandMetrics::new(),
             latency: histogram(),
             rtt: histogram(),
             interval: histogram(),
@@ -240,6 +304,11 @@ impl Metrics {
         self.deltas += other.deltas;
         self.payload += other.payload;
         self.wire += other.wire;
+        self.delta_payload += other.delta_payload;
+        self.changed += other.changed;
+        self.ended += other.ended;
+        self.rejoined += other.rejoined;
+        self.commands.merge(other.commands);
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.latency.add(&other.latency);
         let _ = self.rtt.add(&other.rtt);
@@ -259,6 +328,40 @@ impl Metrics {
     }
 }
 
+/// Commands and their results in the window.
+struct CommandMetrics {
+    sent: u64,
+    by_move: BTreeMap<String, u64>,
+    applied: u64,
+    refused: BTreeMap<String, u64>,
+    latency: Histogram<u64>,
+}
+
+impl CommandMetrics {
+    fn new() -> CommandMetrics {
+        CommandMetrics {
+            sent: 0,
+            by_move: BTreeMap::new(),
+            applied: 0,
+            refused: BTreeMap::new(),
+            latency: histogram(),
+        }
+    }
+
+    fn merge(&mut self, other: CommandMetrics) {
+        self.sent += other.sent;
+        self.applied += other.applied;
+        for (k, v) in other.by_move {
+            *self.by_move.entry(k).or_default() += v;
+        }
+        for (k, v) in other.refused {
+            *self.refused.entry(k).or_default() += v;
+        }
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+    }
+}
+
 /// A moment's view of the swarm, for a progress display.
 #[derive(Clone, Debug, Default)]
 pub struct Progress {
@@ -272,7 +375,8 @@ pub struct Progress {
     pub connected: u64,
     /// Messages received since the start, all bots.
     pub messages: u64,
-    /// Input-to-ack p99 since the previous call, milliseconds (`None` without samples).
+    /// Input-to-ack p99 (command round-trip p99 in games without inputs) since the previous
+    /// call, milliseconds (`None` without samples).
     pub recent_p99_ms: Option<f64>,
 }
 
@@ -307,6 +411,12 @@ impl Swarm {
         if let Placement::Groups(0) = config.placement {
             return Err(SwarmError::Config("room size must be at least 1".into()));
         }
+        if config.decode == Decode::Acks && !config.game.has_inputs() {
+            return Err(SwarmError::Config(format!(
+                "{} needs the full decode: its bots play from the replica",
+                config.game
+            )));
+        }
         let threads = config.threads;
         let shared = Arc::new(Shared {
             config,
@@ -314,7 +424,7 @@ impl Swarm {
             live: Live::default(),
             groups: Mutex::new(HashMap::new()),
             group_ready: Notify::new(),
-            captures: Mutex::new(Vec::new()),
+            checks: Mutex::new(Vec::new()),
             still_from: Mutex::new(HashMap::new()),
         });
         let (phase, phase_rx) = watch::channel(Phase::Warmup);
@@ -410,67 +520,67 @@ impl Swarm {
         self.window_end = Some((Instant::now(), cpu));
     }
 
-    /// Checks replica equality: every bot sends a (0, 0) input and stops; once the server acked
-    /// every stop, the rooms' worlds are static (nobody moves, so nobody collects an orb); every
-    /// bot copies its replica as soon as it is at or past the tick its whole room was still; then
-    /// one observer per room joins and its join snapshot (the server's own world) is compared with
-    /// every copy. Needs a free seat in each room (e.g. [`Placement::Groups`] below
-    /// the server's capacity); rooms without one count as unchecked. Ends the window if running.
+    /// Checks replica equality (arena only): every bot sends a (0, 0) input and stops; once the
+    /// server acked every stop, the rooms' worlds are static (nobody moves, so nobody collects an
+    /// orb); every bot whose replica is at or past the tick its whole room stood still sends
+    /// `Resync` and compares the keyframe that answers it, the server's own state encoded afresh,
+    /// with the replica it built from deltas (entities, and the acks of the roster's players).
+    /// Needs no free seat. Ends the window if running. In other games (which never stand still),
+    /// and under [`Decode::Acks`] (no replica), every bot counts as unchecked.
     pub async fn verify(&mut self) -> Verify {
         if self.window.is_some() && self.window_end.is_none() {
             self.end_window();
         }
         let live = &self.shared.live;
+        let config = &self.shared.config;
+        if config.game != Game::Arena || config.decode != Decode::Full {
+            let verify = Verify {
+                unchecked: live.connected.load(Relaxed),
+                ..Verify::default()
+            };
+            self.verify = Some(verify.clone());
+            return verify;
+        }
         let all = |n: &AtomicU64| n.load(Relaxed) >= live.connected.load(Relaxed);
         self.phase.send_replace(Phase::Frozen);
         let deadline = Instant::now() + VERIFY_PATIENCE;
         while !all(&live.stopped) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        self.phase.send_replace(Phase::Capture);
+        self.phase.send_replace(Phase::Check);
         let deadline = Instant::now() + VERIFY_PATIENCE;
-        while !all(&live.captured) && Instant::now() < deadline {
+        while !all(&live.checked) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let captures: Vec<Capture> = std::mem::take(
+        let checks: Vec<Check> = std::mem::take(
             &mut *self
                 .shared
-                .captures
+                .checks
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        let mut verify = Verify {
-            unchecked: live
-                .connected
-                .load(Relaxed)
-                .saturating_sub(captures.len() as u64),
-            ..Verify::default()
-        };
-        let mut by_room: BTreeMap<RoomId, Vec<Capture>> = BTreeMap::new();
-        for c in captures {
-            by_room.entry(c.room).or_default().push(c);
-        }
-        for (room, captures) in by_room {
-            let Ok((tick, world)) = observe(&self.shared.config.url, room).await else {
-                verify.unchecked += captures.len() as u64;
-                continue;
-            };
-            verify.rooms += 1;
-            for c in captures {
-                if c.stale || c.tick.is_none() {
-                    verify.unchecked += 1;
-                    continue;
-                }
-                verify.checked += 1;
-                // The world was static from before the capture on, so a replica at an earlier tick
-                // must equal the observer's later snapshot exactly.
-                if c.world == world && c.tick <= Some(tick) {
+        let mut verify = Verify::default();
+        let mut rooms = std::collections::BTreeSet::new();
+        for check in &checks {
+            match check {
+                Check::Equal(room) => {
                     verify.equal += 1;
-                } else {
-                    verify.mismatched += 1;
+                    rooms.insert(*room);
                 }
+                Check::Differ(room) => {
+                    verify.mismatched += 1;
+                    rooms.insert(*room);
+                }
+                Check::Unchecked => verify.unchecked += 1,
             }
         }
+        verify.checked = verify.equal + verify.mismatched;
+        verify.rooms = rooms.len() as u64;
+        // Bots that never finished their check (still connected, or dropped meanwhile).
+        verify.unchecked += live
+            .connected
+            .load(Relaxed)
+            .saturating_sub(checks.len() as u64);
         self.verify = Some(verify.clone());
         verify
     }
@@ -519,7 +629,10 @@ impl Swarm {
                 0.0
             }
         };
-        let nominal = if config.behavior.sends_inputs() && config.placement != Placement::Listen {
+        let nominal = if config.behavior.plays()
+            && config.game.has_inputs()
+            && config.placement != Placement::Listen
+        {
             self.in_window as f64 * config.input_hz
         } else {
             0.0
@@ -533,8 +646,10 @@ impl Swarm {
             format: REPORT_FORMAT,
             run: RunInfo {
                 url: config.url.clone(),
+                game: config.game,
                 placement: config.placement.to_string(),
                 behavior: config.behavior,
+                decode: config.decode,
                 input_hz: config.input_hz,
                 ramp_per_s: config.ramp_per_s,
                 warmup_s: config.warmup_s,
@@ -547,6 +662,8 @@ impl Swarm {
                 failed: live.failed.load(Relaxed),
                 dropped: live.dropped.load(Relaxed),
                 in_window: self.in_window,
+                ended: m.ended,
+                rejoined: m.rejoined,
             },
             window_s,
             inputs: InputRate {
@@ -568,8 +685,19 @@ impl Swarm {
                 wire: m.wire,
                 payload_per_client_per_s: per_client_s(m.payload),
                 wire_per_client_per_s: per_client_s(m.wire),
+                delta_payload: m.delta_payload,
+                changed_entities: m.changed,
+                per_changed_entity: (m.changed > 0)
+                    .then(|| m.delta_payload as f64 / m.changed as f64),
             },
             latency_ms: Percentiles::from_us(&m.latency),
+            commands: config.game.has_commands().then(|| Commands {
+                sent: m.commands.sent,
+                by_move: m.commands.by_move.clone(),
+                applied: m.commands.applied,
+                refused: m.commands.refused.clone(),
+                latency_ms: Percentiles::from_us(&m.commands.latency),
+            }),
             rtt_ms: Percentiles::from_us(&m.rtt),
             delta_interval_ms: Percentiles::from_us(&m.interval),
             chain: m.chain,
@@ -600,44 +728,6 @@ impl Drop for Swarm {
         // Dropped without finish (e.g. the caller failed): tell the bots to leave so the threads
         // end; nobody waits for them.
         self.phase.send_replace(Phase::Leave);
-    }
-}
-
-/// Joins `room` as an observer and returns its join snapshot (the server's world), then leaves.
-async fn observe(url: &str, room: RoomId) -> Result<(Tick, World), ConnectionError> {
-    let mut conn = Connection::connect(url).await?;
-    conn.send(&ClientMsg::<ArenaInput>::Join {
-        version: PROTOCOL_VERSION,
-        name: "observer".into(),
-        room: Some(room),
-        create: false,
-        token: None,
-    })
-    .await?;
-    let mut player = Player::new();
-    let limit = Duration::from_secs(5);
-    loop {
-        match conn.recv_timeout(limit).await? {
-            crate::Incoming::Msg(msg, _) => match player.handle(&msg) {
-                PlayerEvent::Snapshot(tick) => {
-                    let world = player.replica.world().clone();
-                    // Leaving is a courtesy; the check already has what it needs.
-                    let _ = conn.send(&ClientMsg::<ArenaInput>::Leave).await;
-                    return Ok((tick, world));
-                }
-                PlayerEvent::Error(code, message) => {
-                    return Err(ConnectionError::Request(format!(
-                        "observer refused: {code:?} {message}"
-                    )))
-                }
-                _ => {}
-            },
-            crate::Incoming::Closed(_) => {
-                return Err(ConnectionError::Request(
-                    "observer's connection closed".into(),
-                ))
-            }
-        }
     }
 }
 
@@ -697,9 +787,13 @@ struct Bot {
     phase: watch::Receiver<Phase>,
 }
 
-/// Why a bot ended before leaving.
+/// Why a bot's connection ended.
 enum End {
+    /// It left, as told.
     Left,
+    /// The game ended its room (a rejoin follows while the run goes on).
+    Ended,
+    /// Anything else, with the reason for the report.
     Dropped(String),
 }
 
@@ -712,27 +806,130 @@ fn header_len(len: usize) -> u64 {
     }
 }
 
+/// What produces a game's inputs.
+enum Controls {
+    /// The workload's random walk.
+    Arena(Walk),
+    /// The walk plus aim and trigger.
+    Shooter(Gunner),
+}
+
+impl Controls {
+    /// The controls of `game`, `None` for a game without inputs.
+    fn new(game: Game, rng: &mut SmallRng) -> Option<Controls> {
+        match game {
+            Game::Arena => Some(Controls::Arena(Walk::new(rng))),
+            Game::Shooter => Some(Controls::Shooter(Gunner::new(rng))),
+            Game::Cards => None,
+        }
+    }
+
+    fn input(&mut self, elapsed: Duration, rng: &mut SmallRng) -> BotInput {
+        match self {
+            Controls::Arena(walk) => BotInput::Arena(walk.input(elapsed, rng)),
+            Controls::Shooter(gunner) => BotInput::Shooter(gunner.input(elapsed, rng)),
+        }
+    }
+}
+
+/// Where a bot is in the replica check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CheckStep {
+    /// Waiting for the replica to reach the tick from which its room stood still.
+    Waiting,
+    /// `Resync` sent; the next snapshot is compared.
+    Asked,
+    /// Reported.
+    Done,
+}
+
+/// One connection's state while playing.
+struct Round {
+    player: Player,
+    next_seq: u32,
+    /// The last input sent, to stand still with the same aim.
+    last_input: Option<BotInput>,
+    /// Inputs awaiting their ack: sequence number and send time.
+    pending: VecDeque<(u32, Instant)>,
+    last_delta: Option<Instant>,
+    /// The stop input's sequence number, once sent; `None` again after its ack was reported.
+    stop_seq: Option<u32>,
+    stop_reported: bool,
+    check: CheckStep,
+    /// The chain and the ack under [`Decode::Acks`].
+    light: Light,
+}
+
+/// What a bot that keeps no replica knows ([`Decode::Acks`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct Light {
+    /// The tick of the last snapshot or delta applied.
+    tick: Option<Tick>,
+    /// The bot's own ack.
+    ack: InputSeq,
+    /// A resync was sent and no snapshot came yet.
+    awaiting: bool,
+}
+
+/// What to send after a frame was handled.
+#[derive(Default)]
+struct Reply {
+    /// A `Resync` (after a gap, or for the replica check).
+    resync: bool,
+    /// A command.
+    command: Option<(u32, crate::cards::Move)>,
+    /// The room ended: close and rejoin.
+    ended: bool,
+}
+
+/// Replica equality for the check: the same entities, and the same ack for every seated player
+/// (a keyframe lists only seated players' acks, a replica keeps those of players who left).
+fn same_state(before: &Replica, after: &Replica, roster: &[RosterEntry]) -> bool {
+    before.entities() == after.entities()
+        && roster
+            .iter()
+            .all(|e| before.ack(e.player) == after.ack(e.player))
+}
+
 impl Bot {
     async fn run(mut self) {
-        let config = &self.shared.config;
-        let start = self.shared.t0 + Duration::from_secs_f64(self.index as f64 / config.ramp_per_s);
+        let shared = self.shared.clone();
+        let config = &shared.config;
+        let start = shared.t0 + Duration::from_secs_f64(self.index as f64 / config.ramp_per_s);
         tokio::time::sleep_until(start).await;
         if *self.phase.borrow() >= Phase::Leave {
             return;
         }
-        let joined = tokio::time::timeout(config.join_timeout, self.join()).await;
-        let (conn, player) = match joined {
+        let mut rng = SmallRng::seed_from_u64(config.seed.wrapping_add(self.index as u64));
+        let mut cards = CardPlayer::new();
+        let joined = tokio::time::timeout(config.join_timeout, self.join(false)).await;
+        let (mut conn, mut player) = match joined {
             Ok(Ok(joined)) => joined,
             Ok(Err(reason)) => return self.fail(reason),
             Err(_) => return self.fail("join timed out".into()),
         };
-        let shared = self.shared.clone();
         let live = &shared.live;
         live.joined.fetch_add(1, Relaxed);
         live.connected.fetch_add(1, Relaxed);
-        let end = self.play(conn, player).await;
+        let dropped = loop {
+            match self.play(conn, player, &mut rng, &mut cards).await {
+                End::Ended if *self.phase.borrow() < Phase::Leave => {
+                    cards.reset();
+                    match tokio::time::timeout(config.join_timeout, self.join(true)).await {
+                        Ok(Ok(joined)) => {
+                            self.metrics.borrow_mut().rejoined += 1;
+                            (conn, player) = joined;
+                        }
+                        Ok(Err(reason)) => break Some(format!("rejoining: {reason}")),
+                        Err(_) => break Some("rejoin timed out".into()),
+                    }
+                }
+                End::Ended | End::Left => break None,
+                End::Dropped(reason) => break Some(reason),
+            }
+        };
         live.connected.fetch_sub(1, Relaxed);
-        if let End::Dropped(reason) = end {
+        if let Some(reason) = dropped {
             live.dropped.fetch_add(1, Relaxed);
             self.metrics.borrow_mut().error(reason);
         }
@@ -752,13 +949,23 @@ impl Bot {
         self.shared.live.stopped.fetch_add(1, Relaxed);
     }
 
-    /// Copies the replica if it is at or past the tick from which its room is still; true if done.
-    fn try_capture(&self, player: &Player) -> bool {
+    /// Moves the replica check on; true when `Resync` must be sent now.
+    fn advance_check(&self, player: &Player, step: &mut CheckStep) -> bool {
+        if *step != CheckStep::Waiting {
+            return false;
+        }
         let Some(seat) = &player.seat else {
             // No seat (listen mode): nothing to compare.
-            self.shared.live.captured.fetch_add(1, Relaxed);
-            return true;
+            *step = CheckStep::Done;
+            self.finish_check(None);
+            return false;
         };
+        if player.awaiting_resync {
+            // A keyframe is coming anyway: the replica is stale, not comparable.
+            *step = CheckStep::Done;
+            self.finish_check(Some(Check::Unchecked));
+            return false;
+        }
         let still = self
             .shared
             .still_from
@@ -767,22 +974,22 @@ impl Bot {
             .get(&seat.room)
             .copied();
         let tick = player.replica.tick();
-        // Waiting for a keyframe: capture the stale state anyway, flagged, rather than wait forever.
-        if !player.awaiting_resync && still.is_some_and(|s| tick.is_none_or(|t| t < s)) {
+        if still.is_some_and(|s| tick.is_none_or(|t| t < s)) {
             return false;
         }
-        self.shared
-            .captures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Capture {
-                room: seat.room,
-                tick,
-                world: player.replica.world().clone(),
-                stale: player.awaiting_resync,
-            });
-        self.shared.live.captured.fetch_add(1, Relaxed);
+        *step = CheckStep::Asked;
         true
+    }
+
+    fn finish_check(&self, check: Option<Check>) {
+        if let Some(check) = check {
+            self.shared
+                .checks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(check);
+        }
+        self.shared.live.checked.fetch_add(1, Relaxed);
     }
 
     fn fail(&self, reason: String) {
@@ -790,8 +997,9 @@ impl Bot {
         self.metrics.borrow_mut().error(reason);
     }
 
-    /// Connects and takes a seat; returns once the join snapshot is applied.
-    async fn join(&self) -> Result<(Connection, Player), String> {
+    /// Connects and takes a seat; returns once the join snapshot is applied. A rejoin (after the
+    /// room ended) always quick-matches.
+    async fn join(&self, rejoin: bool) -> Result<(Connection, Player), String> {
         let config = &self.shared.config;
         let options = ConnectOptions {
             recv_buffer: None,
@@ -801,7 +1009,12 @@ impl Bot {
             .await
             .map_err(|e| format!("connect: {}", short(&e.to_string())))?;
         let mut player = Player::new();
-        let (room, create, group) = match config.placement {
+        let placement = if rejoin {
+            Placement::Quick
+        } else {
+            config.placement
+        };
+        let (room, create, group) = match placement {
             Placement::Listen => return Ok((conn, player)),
             Placement::Quick => (None, false, None),
             Placement::Room(id) => (Some(id), false, None),
@@ -814,15 +1027,19 @@ impl Bot {
                 }
             }
         };
-        conn.send(&ClientMsg::<ArenaInput>::Join {
+        let join: Out = ClientMsg::Join {
             version: PROTOCOL_VERSION,
             name: format!("bot{}", self.index),
+            game: Some(config.game.name().to_owned()),
             room,
             create,
+            options: None,
+            filter: None,
             token: None,
-        })
-        .await
-        .map_err(|e| format!("send join: {}", short(&e.to_string())))?;
+        };
+        conn.send(&join)
+            .await
+            .map_err(|e| format!("send join: {}", short(&e.to_string())))?;
         loop {
             let msg = match conn.recv().await {
                 Ok(crate::Incoming::Msg(msg, _)) => msg,
@@ -843,10 +1060,11 @@ impl Bot {
                         self.shared.group_ready.notify_waiters();
                     }
                 }
-                PlayerEvent::Snapshot(_) => return Ok((conn, player)),
+                PlayerEvent::Snapshot(..) => return Ok((conn, player)),
                 PlayerEvent::Error(code, message) => {
                     return Err(format!("join refused: {code:?} {message}"))
                 }
+                PlayerEvent::Gap(e) => return Err(format!("join snapshot: {e}")),
                 _ => {}
             }
         }
@@ -870,13 +1088,19 @@ impl Bot {
         }
     }
 
-    /// Plays until told to leave or the connection ends.
-    async fn play(&mut self, conn: Connection, mut player: Player) -> End {
-        let config = &self.shared.config;
+    /// Plays until told to leave, the room ends or the connection ends.
+    async fn play(
+        &mut self,
+        conn: Connection,
+        player: Player,
+        rng: &mut SmallRng,
+        cards: &mut CardPlayer,
+    ) -> End {
+        let shared = self.shared.clone();
+        let config = &shared.config;
         let limits: DecodeLimits = conn.limits();
         let mut ws = conn.into_inner();
         let listen = config.placement == Placement::Listen;
-        let mut rng = SmallRng::seed_from_u64(config.seed.wrapping_add(self.index as u64));
         let now = Instant::now();
         let input_period = Duration::from_secs_f64(1.0 / config.input_hz);
         // The input timer starts at a random phase within the first period (WORKLOAD.md).
@@ -884,9 +1108,11 @@ impl Bot {
         let mut inputs = tokio::time::interval_at(now + offset, input_period);
         // A late generator skips inputs instead of bursting them, so the report shows the shortfall.
         inputs.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        let mut sending = config.behavior.sends_inputs() && !listen;
+        let mut controls = Controls::new(config.game, rng);
+        let plays = config.behavior.plays() && !listen;
+        let mut sending = plays && controls.is_some();
+        let commanding = plays && config.game.has_commands();
         let walk_start = now + offset;
-        let mut walk = Walk::new(&mut rng);
         let ping_offset = PING_INTERVAL.mul_f64(rng.random_range(0.0..1.0));
         let mut pings = tokio::time::interval_at(now + ping_offset, PING_INTERVAL);
         pings.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -894,17 +1120,103 @@ impl Bot {
         let mut chats =
             tokio::time::interval_at(now + ping_offset / 2, crate::behavior::CHAT_PERIOD);
         chats.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        let mut next_seq: u32 = 1;
-        let mut pending: VecDeque<(u32, Instant)> = VecDeque::new();
-        let mut last_delta: Option<Instant> = None;
+        // Under Decode::Acks the replica stops at the join snapshot: only its tick and ack go on.
+        let light = Light {
+            tick: player.replica.tick(),
+            ack: player.acked().unwrap_or_default(),
+            awaiting: false,
+        };
+        let mut round = Round {
+            light,
+            player,
+            next_seq: 1,
+            last_input: None,
+            pending: VecDeque::new(),
+            last_delta: None,
+            stop_seq: None,
+            stop_reported: false,
+            check: CheckStep::Waiting,
+        };
         let mut phase = *self.phase.borrow_and_update();
-        let mut captured = false;
-        // The stop input's sequence number, once sent; `None` again after its ack was reported.
-        let mut stop_seq: Option<u32> = None;
-        let mut stop_reported = false;
+        // Act on the phase the bot starts in (it may have changed while it joined).
+        let mut phase_news = true;
+        // The join snapshot may already call for a move (cards).
+        let mut reply = Reply {
+            command: if commanding {
+                cards.decide(&round.player, Instant::now())
+            } else {
+                None
+            },
+            ..Reply::default()
+        };
 
         loop {
+            if std::mem::take(&mut phase_news) {
+                if phase >= Phase::Frozen && !round.stop_reported && round.stop_seq.is_none() {
+                    let moving = sending.then_some(round.last_input).flatten();
+                    sending = false;
+                    if let Some(last) = moving {
+                        let seq = round.next_seq;
+                        round.next_seq += 1;
+                        round.stop_seq = Some(seq);
+                        let stop = Out::Input {
+                            seq: InputSeq(seq),
+                            input: last.still(),
+                        };
+                        if let Err(e) = send(&mut ws, &stop).await {
+                            return End::Dropped(e);
+                        }
+                    } else {
+                        // Never moved (idle, listen, cards): already still.
+                        round.stop_reported = true;
+                        self.report_still(&round.player);
+                    }
+                }
+                if phase >= Phase::Check && !listen {
+                    reply.resync |= self.advance_check(&round.player, &mut round.check);
+                }
+                if phase >= Phase::Leave {
+                    if round.player.awaiting_resync || round.light.awaiting {
+                        self.metrics.borrow_mut().chain.unresolved += 1;
+                    }
+                    if !listen {
+                        // The server frees the seat at once; a failure here only means it is gone.
+                        let _ = send(&mut ws, &Out::Leave).await;
+                    }
+                    let _ = ws.close(None).await;
+                    return End::Left;
+                }
+            }
             let recording = phase == Phase::Window;
+            let done = std::mem::take(&mut reply);
+            if done.resync {
+                if let Err(e) = send(&mut ws, &Out::Resync).await {
+                    return End::Dropped(e);
+                }
+            }
+            if let Some((id, play)) = done.command {
+                let command = Out::Command {
+                    id,
+                    command: play.command(),
+                };
+                if let Err(e) = send(&mut ws, &command).await {
+                    return End::Dropped(e);
+                }
+                if recording {
+                    let mut m = self.metrics.borrow_mut();
+                    m.commands.sent += 1;
+                    *m.commands
+                        .by_move
+                        .entry(play.name().to_owned())
+                        .or_default() += 1;
+                }
+            }
+            if done.ended {
+                self.metrics.borrow_mut().ended += 1;
+                // The server closes after `Ended`; closing from this side too is a courtesy.
+                let _ = ws.close(None).await;
+                return End::Ended;
+            }
             tokio::select! {
                 changed = self.phase.changed() => {
                     if changed.is_err() {
@@ -913,62 +1225,41 @@ impl Bot {
                     } else {
                         phase = *self.phase.borrow_and_update();
                     }
-                    if phase >= Phase::Frozen && !stop_reported && stop_seq.is_none() {
-                        if sending {
-                            sending = false;
-                            let stop = ClientMsg::Input { seq: InputSeq(next_seq), input: ArenaInput::default() };
-                            stop_seq = Some(next_seq);
-                            next_seq += 1;
-                            if let Err(e) = send(&mut ws, &stop).await {
-                                return End::Dropped(e);
-                            }
-                        } else {
-                            // Never moved (idle, listen): already still.
-                            stop_reported = true;
-                            self.report_still(&player);
-                        }
-                    }
-                    if phase >= Phase::Capture && !captured && !listen {
-                        captured = self.try_capture(&player);
-                    }
-                    if phase >= Phase::Leave {
-                        if player.awaiting_resync {
-                            self.metrics.borrow_mut().chain.unresolved += 1;
-                        }
-                        if !listen {
-                            // The server frees the seat at once; a failure here only means it is gone.
-                            let _ = send(&mut ws, &ClientMsg::<ArenaInput>::Leave).await;
-                        }
-                        let _ = ws.close(None).await;
-                        return End::Left;
-                    }
+                    phase_news = true;
                 }
                 _ = inputs.tick(), if sending => {
-                    let input = walk.input(Instant::now().saturating_duration_since(walk_start), &mut rng);
-                    let seq = next_seq;
-                    next_seq += 1;
+                    let Some(controls) = controls.as_mut() else { continue };
+                    let input = controls.input(Instant::now().saturating_duration_since(walk_start), rng);
+                    let seq = round.next_seq;
+                    round.next_seq += 1;
                     let at = Instant::now();
-                    if let Err(e) = send(&mut ws, &ClientMsg::Input { seq: InputSeq(seq), input }).await {
+                    if let Err(e) = send(&mut ws, &Out::Input { seq: InputSeq(seq), input }).await {
                         return End::Dropped(e);
                     }
-                    if pending.len() >= MAX_PENDING {
-                        pending.pop_front();
-                        self.metrics.borrow_mut().forgotten_inputs += 1;
+                    round.last_input = Some(input);
+                    let mut m = self.metrics.borrow_mut();
+                    if round.pending.len() >= MAX_PENDING {
+                        round.pending.pop_front();
+                        m.forgotten_inputs += 1;
                     }
-                    pending.push_back((seq, at));
+                    round.pending.push_back((seq, at));
                     if recording {
-                        self.metrics.borrow_mut().inputs_sent += 1;
+                        m.inputs_sent += 1;
                     }
                 }
                 _ = pings.tick(), if !listen => {
-                    let echo = Instant::now().saturating_duration_since(self.shared.t0).as_micros() as u64;
-                    if let Err(e) = send(&mut ws, &ClientMsg::<ArenaInput>::Ping { echo }).await {
+                    let echo = Instant::now().saturating_duration_since(shared.t0).as_micros() as u64;
+                    if let Err(e) = send(&mut ws, &Out::Ping { echo }).await {
                         return End::Dropped(e);
                     }
+                    // A safety net for cards: decide again even if no message came.
+                    if commanding && !round.player.awaiting_resync {
+                        reply.command = cards.decide(&round.player, Instant::now());
+                    }
                 }
-                _ = chats.tick(), if chatty && sending => {
+                _ = chats.tick(), if chatty && phase < Phase::Frozen => {
                     let text = format!("hello from bot{}", self.index);
-                    if let Err(e) = send(&mut ws, &ClientMsg::<ArenaInput>::Chat { text }).await {
+                    if let Err(e) = send(&mut ws, &Out::Chat { text }).await {
                         return End::Dropped(e);
                     }
                 }
@@ -992,110 +1283,245 @@ impl Bot {
                         None => return End::Dropped("connection ended".into()),
                     };
                     self.live.messages.fetch_add(1, Relaxed);
-                    // The metrics borrow ends before any await below (a resync is sent after it).
-                    let resync = {
-                    let mut m = self.metrics.borrow_mut();
-                    if recording {
-                        m.payload += bytes.len() as u64;
-                        m.wire += bytes.len() as u64 + header_len(bytes.len());
-                    }
-                    if listen {
-                        if recording {
-                            m.deltas += 1;
-                            if let Some(prev) = last_delta {
-                                record_us(&mut m.interval, now - prev);
-                            }
-                        }
-                        last_delta = Some(now);
-                        continue;
-                    }
-                    let msg: ServerMsg = match tickroom_shared::decode(&bytes, &limits) {
-                        Ok(msg) => msg,
-                        Err(e) => return End::Dropped(format!("bad server message: {}", short(&e.to_string()))),
-                    };
-                    let mut resync_needed = false;
-                    let check_acks = match player.handle(&msg) {
-                        PlayerEvent::Delta(_) => {
-                            if recording {
-                                m.deltas += 1;
-                                if let Some(prev) = last_delta {
-                                    record_us(&mut m.interval, now - prev);
-                                }
-                            }
-                            last_delta = Some(now);
-                            true
-                        }
-                        PlayerEvent::Snapshot(_) => {
-                            m.chain.keyframes += 1;
-                            true
-                        }
-                        PlayerEvent::Gap(_) => {
-                            m.chain.gaps += 1;
-                            m.chain.resync_requests += 1;
-                            resync_needed = true;
-                            false
-                        }
-                        PlayerEvent::Pong { echo } => {
-                            if recording {
-                                let sent = self.shared.t0 + Duration::from_micros(echo);
-                                record_us(&mut m.rtt, now.saturating_duration_since(sent));
-                            }
-                            false
-                        }
-                        PlayerEvent::Error(code, message) => {
-                            m.error(format!("server error {code:?}: {}", short(&message)));
-                            false
-                        }
-                        PlayerEvent::None | PlayerEvent::Welcomed => false,
-                    };
-                    if check_acks {
-                        if let (Some(seq), Some(ack)) = (stop_seq, player.acked()) {
-                            if ack >= seq {
-                                stop_seq = None;
-                                stop_reported = true;
-                                self.report_still(&player);
-                            }
-                        }
-                        if phase >= Phase::Capture && !captured {
-                            captured = self.try_capture(&player);
-                        }
-                        if let Some(ack) = player.acked() {
-                            let mut recent = None;
-                            while let Some(&(seq, at)) = pending.front() {
-                                if seq > ack {
-                                    break;
-                                }
-                                pending.pop_front();
-                                let latency = now.saturating_duration_since(at);
-                                if recording {
-                                    record_us(&mut m.latency, latency);
-                                }
-                                let h = recent.get_or_insert_with(|| {
-                                    self.live.recent.lock().unwrap_or_else(PoisonError::into_inner)
-                                });
-                                record_us(h, latency);
-                            }
-                        }
-                    }
-                    resync_needed
-                    };
-                    if resync {
-                        let resync = player.resync_request::<ArenaInput>();
-                        if let Err(e) = send(&mut ws, &resync).await {
-                            return End::Dropped(e);
-                        }
+                    let frame = Frame { bytes: &bytes, decode: config.decode, now, recording, listen, phase, commanding };
+                    match self.on_frame(&mut round, cards, &frame, &limits) {
+                        Ok(r) => reply = r,
+                        Err(end) => return end,
                     }
                 }
             }
         }
     }
+
+    /// Handles one binary frame: measures it, applies it, and says what to send in return.
+    fn on_frame(
+        &self,
+        round: &mut Round,
+        cards: &mut CardPlayer,
+        frame: &Frame<'_>,
+        limits: &DecodeLimits,
+    ) -> Result<Reply, End> {
+        let now = frame.now;
+        let mut m = self.metrics.borrow_mut();
+        let len = frame.bytes.len() as u64;
+        if frame.recording {
+            m.payload += len;
+            m.wire += len + header_len(frame.bytes.len());
+        }
+        let mut reply = Reply::default();
+        if frame.listen {
+            if frame.recording {
+                m.deltas += 1;
+                if let Some(prev) = round.last_delta {
+                    record_us(&mut m.interval, now - prev);
+                }
+            }
+            round.last_delta = Some(now);
+            return Ok(reply);
+        }
+        if frame.decode == Decode::Acks {
+            if let Some(me) = round.player.id() {
+                match scan_tick(frame.bytes, me) {
+                    Ok(Some(scan)) => return Ok(self.on_scan(round, scan, frame, &mut m)),
+                    // Not a tick message: the full decode below.
+                    Ok(None) => {}
+                    Err(e) => return Err(End::Dropped(format!("bad server message: {e}"))),
+                }
+            }
+        }
+        let msg: ServerMsg = tickroom_shared::decode(frame.bytes, limits)
+            .map_err(|e| End::Dropped(format!("bad server message: {}", short(&e.to_string()))))?;
+        // The replica check compares the replica from just before the keyframe it asked for.
+        let before = (round.check == CheckStep::Asked && matches!(msg, ServerMsg::Snapshot { .. }))
+            .then(|| (round.player.replica.clone(), round.player.awaiting_resync));
+        let player = &mut round.player;
+        let state = match player.handle(&msg) {
+            PlayerEvent::Delta(..) => {
+                if frame.recording {
+                    m.deltas += 1;
+                    if let Some(prev) = round.last_delta {
+                        record_us(&mut m.interval, now - prev);
+                    }
+                    if let ServerMsg::Delta { segments, .. } = &msg {
+                        m.delta_payload += len;
+                        m.changed += segments.iter().map(|s| s.changed.len() as u64).sum::<u64>();
+                    }
+                }
+                round.last_delta = Some(now);
+                true
+            }
+            PlayerEvent::Snapshot(..) => {
+                m.chain.keyframes += 1;
+                if let (Some((replica, stale)), Some(seat)) = (before, &player.seat) {
+                    round.check = CheckStep::Done;
+                    let check = if stale {
+                        Check::Unchecked
+                    } else if same_state(&replica, &player.replica, &player.roster) {
+                        Check::Equal(seat.room)
+                    } else {
+                        Check::Differ(seat.room)
+                    };
+                    self.finish_check(Some(check));
+                }
+                true
+            }
+            PlayerEvent::Gap(_) => {
+                if let (Some(_), Some(seat)) = (before, &player.seat) {
+                    // The keyframe the check asked for did not apply: that is a difference.
+                    round.check = CheckStep::Done;
+                    self.finish_check(Some(Check::Differ(seat.room)));
+                }
+                m.chain.gaps += 1;
+                m.chain.resync_requests += 1;
+                let _: Out = player.resync_request();
+                reply.resync = true;
+                false
+            }
+            PlayerEvent::Pong { echo } => {
+                if frame.recording {
+                    let sent = self.shared.t0 + Duration::from_micros(echo);
+                    record_us(&mut m.rtt, now.saturating_duration_since(sent));
+                }
+                false
+            }
+            PlayerEvent::Error(code, message) => {
+                m.error(format!("server error {code:?}: {}", short(&message)));
+                false
+            }
+            PlayerEvent::CommandResult { id, refusal } => {
+                if let Some(outcome) = cards.on_result(id, refusal.as_ref(), now) {
+                    record_us(
+                        &mut self
+                            .live
+                            .recent
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner),
+                        outcome.latency,
+                    );
+                    if frame.recording {
+                        record_us(&mut m.commands.latency, outcome.latency);
+                        match outcome.refused {
+                            Some(code) => *m.commands.refused.entry(code).or_default() += 1,
+                            None => m.commands.applied += 1,
+                        }
+                    }
+                }
+                false
+            }
+            PlayerEvent::Ended(_) => {
+                reply.ended = true;
+                return Ok(reply);
+            }
+            PlayerEvent::None | PlayerEvent::Welcomed => false,
+        };
+        if state {
+            cards.on_state();
+            if let (Some(seq), Some(ack)) = (round.stop_seq, player.acked()) {
+                if ack.0 >= seq {
+                    round.stop_seq = None;
+                    round.stop_reported = true;
+                    self.report_still(player);
+                }
+            }
+            if frame.phase >= Phase::Check {
+                reply.resync |= self.advance_check(player, &mut round.check);
+            }
+            if let Some(ack) = player.acked() {
+                self.take_acks(&mut round.pending, ack, frame, &mut m);
+            }
+        }
+        if frame.commanding && !player.awaiting_resync && frame.phase < Phase::Frozen {
+            reply.command = cards.decide(player, now);
+        }
+        Ok(reply)
+    }
+}
+
+impl Bot {
+    /// Records the input-to-ack latency of every pending input at or below `ack`.
+    fn take_acks(
+        &self,
+        pending: &mut VecDeque<(u32, Instant)>,
+        ack: InputSeq,
+        frame: &Frame<'_>,
+        m: &mut Metrics,
+    ) {
+        let mut recent = None;
+        while let Some(&(seq, at)) = pending.front() {
+            if seq > ack.0 {
+                break;
+            }
+            pending.pop_front();
+            let latency = frame.now.saturating_duration_since(at);
+            if frame.recording {
+                record_us(&mut m.latency, latency);
+            }
+            let h = recent.get_or_insert_with(|| {
+                self.live
+                    .recent
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+            });
+            record_us(h, latency);
+        }
+    }
+
+    /// Follows the chain and the bot's ack from a scanned Snapshot or Delta ([`Decode::Acks`]).
+    fn on_scan(
+        &self,
+        round: &mut Round,
+        scan: TickScan,
+        frame: &Frame<'_>,
+        m: &mut Metrics,
+    ) -> Reply {
+        let mut reply = Reply::default();
+        let light = &mut round.light;
+        match scan.base {
+            None => {
+                m.chain.keyframes += 1;
+                light.awaiting = false;
+            }
+            Some(_) if light.awaiting => return reply,
+            Some(base) if light.tick != Some(base) => {
+                m.chain.gaps += 1;
+                m.chain.resync_requests += 1;
+                light.awaiting = true;
+                reply.resync = true;
+                return reply;
+            }
+            Some(_) => {
+                if frame.recording {
+                    m.deltas += 1;
+                    if let Some(prev) = round.last_delta {
+                        record_us(&mut m.interval, frame.now - prev);
+                    }
+                    m.delta_payload += frame.bytes.len() as u64;
+                    m.changed += scan.changed;
+                }
+                round.last_delta = Some(frame.now);
+            }
+        }
+        light.tick = Some(scan.tick);
+        light.ack = scan.ack(light.ack);
+        let ack = light.ack;
+        self.take_acks(&mut round.pending, ack, frame, m);
+        reply
+    }
+}
+
+/// One received frame and the bot's situation when it arrived.
+struct Frame<'a> {
+    bytes: &'a [u8],
+    decode: Decode,
+    now: Instant,
+    recording: bool,
+    listen: bool,
+    phase: Phase,
+    commanding: bool,
 }
 
 /// Encodes and sends one message; the error as text for the report.
-async fn send(
-    ws: &mut crate::connection::WsStream,
-    msg: &ClientMsg<ArenaInput>,
-) -> Result<(), String> {
+async fn send(ws: &mut crate::connection::WsStream, msg: &Out) -> Result<(), String> {
     let bytes = tickroom_shared::encode(msg).map_err(|e| format!("encode: {e}"))?;
     ws.send(Message::Binary(bytes.into()))
         .await

@@ -21,6 +21,8 @@ const result = await build({
   minify: !dev,
   sourcemap: true,
   metafile: true,
+  // The app imports the SDK by its package name, like a game built on it would (see tsconfig paths).
+  alias: { "@tickroom/client": join(root, "src/sdk/index.ts") },
   logLevel: "warning",
 });
 await copyFile(join(root, "static/index.html"), join(dist, "index.html"));

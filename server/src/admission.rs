@@ -45,7 +45,7 @@ impl Drop for Slot {
 /// Why an upgrade was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// The client did not offer `tickroom.v1` (400).
+    /// The client did not offer `tickroom.v2` (400).
     Subprotocol,
     /// A cross-site page that is not allowed (403).
     Origin,
@@ -53,6 +53,8 @@ pub enum Refusal {
     ServerFull,
     /// This IP is at `--max-connections-per-ip` (429).
     IpLimit,
+    /// The client offered only an older tickroom subprotocol.
+    OldProtocol,
 }
 
 impl Refusal {
@@ -60,6 +62,7 @@ impl Refusal {
     pub fn label(self) -> &'static str {
         match self {
             Refusal::Subprotocol => "subprotocol",
+            Refusal::OldProtocol => "old_protocol",
             Refusal::Origin => "origin",
             Refusal::ServerFull => "server_full",
             Refusal::IpLimit => "ip_limit",
@@ -73,6 +76,13 @@ impl Refusal {
                 HttpResponse::BadRequest(),
                 format!(
                     "offer the WebSocket subprotocol \"{SUBPROTOCOL}\" (Sec-WebSocket-Protocol)"
+                ),
+            ),
+            Refusal::OldProtocol => (
+                HttpResponse::BadRequest(),
+                format!(
+                    "this server speaks {SUBPROTOCOL} (protocol version {}); upgrade your client",
+                    tickroom_shared::PROTOCOL_VERSION
                 ),
             ),
             Refusal::Origin => (
@@ -97,13 +107,19 @@ impl Refusal {
 impl Admission {
     /// Checks an upgrade request; on success the returned slot counts the connection until dropped.
     pub fn admit(self: &Arc<Self>, req: &HttpRequest, config: &Config) -> Result<Slot, Refusal> {
-        let offered = req
+        let offers: Vec<&str> = req
             .headers()
             .get_all(header::SEC_WEBSOCKET_PROTOCOL)
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .any(|p| p.trim() == SUBPROTOCOL);
+            .map(str::trim)
+            .collect();
+        let offered = offers.contains(&SUBPROTOCOL);
         if !offered && config.require_subprotocol {
+            // An older client gets told what it is missing rather than a generic refusal.
+            if offers.iter().any(|p| p.starts_with("tickroom.v")) {
+                return Err(Refusal::OldProtocol);
+            }
             return Err(Refusal::Subprotocol);
         }
         if !origin_allowed(req, config) {

@@ -26,15 +26,17 @@ pub struct Config {
     #[arg(long, env = "TICKROOM_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
 
-    /// Simulation ticks per second in every room (1-240).
-    #[arg(long, env = "TICKROOM_TICK_RATE", default_value_t = 30,
+    /// Ticks per second in every room of every game (1-240), overriding each game's own rate.
+    /// Default: unset, each game's rate (arena and shooter 30, cards 10).
+    #[arg(long, env = "TICKROOM_TICK_RATE",
           value_parser = clap::value_parser!(u16).range(1..=240))]
-    pub tick_rate: u16,
+    pub tick_rate: Option<u16>,
 
-    /// Seats per room.
-    #[arg(long, env = "TICKROOM_ROOM_CAPACITY", default_value_t = 50,
+    /// Most seats per room, for every game (1-900); a game with fewer seats keeps its own.
+    /// Default: unset, each game's capacity (arena 50, cards 6, shooter 64).
+    #[arg(long, env = "TICKROOM_ROOM_CAPACITY",
           value_parser = clap::value_parser!(u32).range(1..=900))]
-    pub room_capacity: u32,
+    pub room_capacity: Option<u32>,
 
     /// Most rooms open at once; joins that need a new room beyond it are refused.
     #[arg(long, env = "TICKROOM_MAX_ROOMS", default_value_t = 1000)]
@@ -91,7 +93,7 @@ pub struct Config {
     #[arg(long, env = "TICKROOM_STATIC_DIR", default_value = "client-web/dist")]
     pub static_dir: PathBuf,
 
-    /// Refuse upgrades that do not offer the `tickroom.v1` subprotocol (400).
+    /// Refuse upgrades that do not offer the `tickroom.v2` subprotocol (400).
     #[arg(long, env = "TICKROOM_REQUIRE_SUBPROTOCOL", default_value_t = true,
           action = clap::ArgAction::Set)]
     pub require_subprotocol: bool,
@@ -144,11 +146,6 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The tick period.
-    pub fn tick_period(&self) -> Duration {
-        Duration::from_secs_f64(1.0 / f64::from(self.tick_rate))
-    }
-
     /// Room threads after resolving 0 to the core count.
     pub fn room_threads(&self) -> usize {
         match self.room_threads {

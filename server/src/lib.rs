@@ -1,43 +1,64 @@
 //! tickroom: an authoritative, actor-based realtime game and state-sync server.
 //!
-//! A game author implements [`Game`] (inputs, entity state, join / leave / step) and calls
-//! [`run`]; the engine provides rooms, the fixed-rate tick, deltas, fan-out, reconnection, limits
-//! and statistics.
+//! A game author implements [`Game`] (kinds, inputs, commands, join / leave / step) against
+//! [`Ctx`], registers it in [`Games`] and calls [`run`]; the engine provides rooms, ticks,
+//! entity ids, change tracking, visibility scopes, encode-once deltas, events, commands,
+//! reconnection, limits and statistics. The engine names no game: the bundled ones live in the
+//! `tickroom-games` crate, written against this API only.
 //!
 //! # Layout
-//! - [`game`]: the [`Game`] trait, the one thing a game author writes.
-//! - [`arena`]: the demo game, on that trait.
-//! - [`sim`]: one room's simulation without I/O or clocks (inputs, step, world, delta).
-//! - [`room`]: the `Room` actor: tick loop, encode-once fan-out, slow consumers, reconnects.
+//! - [`game`]: the [`Game`] trait, [`Ctx`], [`Scope`], [`GameInfo`]: what a game author writes
+//!   against.
+//! - [`replicate`]: declaring entity kinds ([`Replicate`], derived).
+//! - [`world`]: the entities a game changes, plus its events, views and room control.
+//! - [`replication`]: world to per-scope segments, encoded once, assembled per member.
+//! - [`sim`]: one room's simulation without I/O or clocks (inputs, commands, step, replication).
+//! - [`membership`]: the seat policy (snapshots, skips, slow kicks, held seats) as pure code.
+//! - [`registry`]: [`Games`], type-erased room factories.
+//! - [`messages`]: the contract between the actors; [`connection`]: a room's handle on a session.
+//! - [`room`]: the `Room` actor: tick loop and fan-out.
 //! - [`lobby`]: the `Lobby` actor: room registry, seats, quick match, idle rooms.
 //! - [`session`]: the `Session` actor, one per WebSocket; the only user of `actix-web-actors`.
 //! - [`admission`]: who may upgrade: subprotocol, origin, connection caps.
 //! - [`config`]: every option as a flag and a `TICKROOM_*` variable.
-//! - [`stats`]: counters served at `/api/stats`.
+//! - [`stats`]: counters served at `/api/stats` and `/metrics`.
 //!
 //! # Message flow
 //! ```text
 //!  client ──ws──▶ Session ──JoinRequest──▶ Lobby ──Join──▶ Room (tick loop on a room thread)
-//!  client ◀─ws── Session ◀──Frame(Bytes)── Room: one encode per tick, same bytes to every member
+//!  client ◀─ws── Session ◀──Outgoing(Bytes)── Room: one encode per scope per tick
 //! ```
 
+// The derives name `::tickroom_server`; this lets them work inside this crate too (its tests).
+extern crate self as tickroom_server;
+
 pub mod admission;
-pub mod arena;
 pub mod config;
+pub mod connection;
 pub mod game;
 pub mod lobby;
+pub mod membership;
+pub mod messages;
+pub mod registry;
+pub mod replicate;
+pub mod replication;
 pub mod room;
 pub mod session;
 pub mod sim;
 pub mod stats;
+pub mod world;
 
 pub use config::Config;
-pub use game::{Game, GameRng};
+pub use game::{Ctx, Game, GameInfo, GameRng, Interest, Kinds, Refusal, Scope, TickPolicy};
+pub use registry::Games;
+pub use replicate::{Replicate, ReplicateEnum};
 pub use stats::Stats;
+pub use tickroom_derive::{Replicate, ReplicateEnum};
 
 use actix::prelude::*;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use lobby::{ListRooms, Lobby, Shutdown};
+use lobby::Lobby;
+use messages::{ListRooms, Shutdown};
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -45,9 +66,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 /// What every HTTP handler and session shares.
-pub struct AppState<G: Game> {
+pub struct AppState {
     /// The lobby.
-    pub lobby: Addr<Lobby<G>>,
+    pub lobby: Addr<Lobby>,
+    /// The games.
+    pub games: Games,
     /// The configuration.
     pub config: Arc<Config>,
     /// The counters.
@@ -59,14 +82,14 @@ pub struct AppState<G: Game> {
     next_connection: AtomicU64,
 }
 
-impl<G: Game> AppState<G> {
+impl AppState {
     /// A fresh connection id.
     pub fn next_connection_id(&self) -> u64 {
         self.next_connection.fetch_add(1, Relaxed)
     }
 }
 
-async fn api_rooms<G: Game>(state: web::Data<AppState<G>>) -> actix_web::Result<HttpResponse> {
+async fn api_rooms(state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
     let rooms = state
         .lobby
         .send(ListRooms)
@@ -75,26 +98,23 @@ async fn api_rooms<G: Game>(state: web::Data<AppState<G>>) -> actix_web::Result<
     Ok(HttpResponse::Ok().json(rooms))
 }
 
-async fn api_stats<G: Game>(state: web::Data<AppState<G>>) -> HttpResponse {
+async fn api_stats(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.stats.report())
 }
 
 /// `GET /api/info`: what a client needs to know about this server before joining.
 #[derive(serde::Serialize)]
 struct ServerInfo {
-    game: &'static str,
     protocol_version: u16,
     subprotocol: &'static str,
-    tick_rate: u16,
-    room_capacity: u32,
+    /// The game a join without a game name plays.
+    default_game: Option<&'static str>,
+    games: Vec<registry::GameSummary>,
     /// Addresses other machines on the LAN can use, when listening on all interfaces.
     lan_urls: Vec<String>,
 }
 
-async fn api_info<G: Game>(
-    state: web::Data<AppState<G>>,
-    req: actix_web::HttpRequest,
-) -> HttpResponse {
+async fn api_info(state: web::Data<AppState>, req: actix_web::HttpRequest) -> HttpResponse {
     let config = &state.config;
     let local = req.app_config().local_addr();
     let lan_urls = if local.ip().is_unspecified() {
@@ -109,16 +129,15 @@ async fn api_info<G: Game>(
         Vec::new()
     };
     HttpResponse::Ok().json(ServerInfo {
-        game: G::NAME,
         protocol_version: tickroom_shared::PROTOCOL_VERSION,
         subprotocol: tickroom_shared::SUBPROTOCOL,
-        tick_rate: config.tick_rate,
-        room_capacity: config.room_capacity,
+        default_game: state.games.iter().next().map(|g| g.name()),
+        games: state.games.summaries(config),
         lan_urls,
     })
 }
 
-async fn metrics<G: Game>(state: web::Data<AppState<G>>) -> HttpResponse {
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.stats.prometheus())
@@ -139,31 +158,48 @@ built client. The WebSocket endpoint is <code>/ws</code>; rooms are listed at \
 ///
 /// Must be called inside an actix system (e.g. `#[actix_web::main]`). Taking a bound listener lets
 /// tests bind port 0 and run in parallel.
-pub async fn run<G: Game>(
+pub async fn run(
     listener: TcpListener,
     config: Config,
+    games: Games,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve::<G>(listener, config, Arc::new(Stats::default()), shutdown).await
+    serve(
+        listener,
+        config,
+        games,
+        Arc::new(Stats::default()),
+        shutdown,
+    )
+    .await
 }
 
-async fn serve<G: Game>(
+async fn serve(
     listener: TcpListener,
     config: Config,
+    games: Games,
     stats: Arc<Stats>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let config = Arc::new(config);
     let arbiters: Vec<Arbiter> = (0..config.room_threads()).map(|_| Arbiter::new()).collect();
-    let lobby = Lobby::<G>::new(
+    if games.iter().next().is_none() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "no game registered: add at least one with Games::with",
+        ));
+    }
+    let lobby = Lobby::new(
         config.clone(),
         stats.clone(),
+        games.clone(),
         arbiters.iter().map(Arbiter::handle).collect(),
     )
     .start();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = web::Data::new(AppState {
         lobby: lobby.clone(),
+        games: games.clone(),
         config: config.clone(),
         stats,
         admission: Arc::default(),
@@ -178,11 +214,11 @@ async fn serve<G: Game>(
     let mut server = HttpServer::new(move || {
         let app = App::new()
             .app_data(state.clone())
-            .route("/ws", web::get().to(session::upgrade::<G>))
-            .route("/api/rooms", web::get().to(api_rooms::<G>))
-            .route("/api/stats", web::get().to(api_stats::<G>))
-            .route("/api/info", web::get().to(api_info::<G>))
-            .route("/metrics", web::get().to(metrics::<G>))
+            .route("/ws", web::get().to(session::upgrade))
+            .route("/api/rooms", web::get().to(api_rooms))
+            .route("/api/stats", web::get().to(api_stats))
+            .route("/api/info", web::get().to(api_info))
+            .route("/metrics", web::get().to(metrics))
             .route("/healthz", web::get().to(healthz));
         if has_client {
             app.service(actix_files::Files::new("/", &static_dir).index_file("index.html"))
@@ -211,7 +247,8 @@ async fn serve<G: Game>(
     let server = server.run();
     let handle = server.handle();
     let tls = config.tls_cert.is_some();
-    tracing::info!(%addr, tls, game = G::NAME, tick_rate = config.tick_rate, "tickroom listening");
+    let names: Vec<&str> = games.iter().map(|g| g.name()).collect();
+    tracing::info!(%addr, tls, games = ?names, "tickroom listening");
     let mut server = actix_web::rt::spawn(server);
     let result = tokio::select! {
         res = &mut server => res.unwrap_or_else(|e| Err(std::io::Error::other(e))),
@@ -290,9 +327,9 @@ impl Drop for ServerHandle {
     }
 }
 
-/// Binds `config.bind` (port 0 picks a free port) and runs game `G` on a new thread, for tests,
+/// Binds `config.bind` (port 0 picks a free port) and runs `games` on a new thread, for tests,
 /// benchmarks and embedding.
-pub fn spawn<G: Game>(config: Config) -> std::io::Result<ServerHandle> {
+pub fn spawn(config: Config, games: Games) -> std::io::Result<ServerHandle> {
     let listener = TcpListener::bind(config.bind)?;
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());
@@ -301,9 +338,10 @@ pub fn spawn<G: Game>(config: Config) -> std::io::Result<ServerHandle> {
     let thread = std::thread::Builder::new()
         .name("tickroom-server".into())
         .spawn(move || {
-            actix_web::rt::System::new().block_on(serve::<G>(
+            actix_web::rt::System::new().block_on(serve(
                 listener,
                 config,
+                games,
                 thread_stats,
                 async {
                     // A dropped sender means the handle is gone: shut down as well.

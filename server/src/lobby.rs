@@ -4,94 +4,60 @@
 //! join (before the room has seen it), quick match never over-fills a room, and a room is only
 //! closed when the lobby agrees it has no seat taken or promised.
 //!
-//! Rooms are started on a small pool of arbiters (one per core by default), round-robin, so a busy
-//! room never delays another room's tick beyond what the shared core costs.
+//! Rooms are started on a small pool of arbiters (one per core by default), round-robin.
 
 use crate::config::Config;
-use crate::game::Game;
-use crate::room::{Close, Connection, Join, Room, RoomEvent, SessionEvent};
-use crate::sim::Simulation;
+use crate::game::TickPolicy;
+use crate::messages::{
+    CloseRoom, Join, JoinRequest, ListRooms, Requeue, RoomEvent, RoomSummary, SessionEvent,
+    Shutdown, Target,
+};
+use crate::registry::{Games, RoomHandle, RoomSpec};
 use crate::stats::Stats;
 use actix::prelude::*;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tickroom_shared::{CloseCode, ErrorCode, RoomId};
 
-/// Where a join wants to go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// The fullest room with a free seat, else a new one.
-    QuickMatch,
-    /// This room.
-    Room(RoomId),
-    /// A new room.
-    Create,
-}
-
-/// A join from a session, to be routed to a room.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct JoinRequest<G: Game> {
-    /// Where to.
-    pub target: Target,
-    /// Cleaned display name.
-    pub name: String,
-    /// Reconnect token (overrides `target`).
-    pub token: Option<String>,
-    /// The connection; failures are reported through its events.
-    pub conn: Connection<G>,
-}
-
-/// A room in `GET /api/rooms`.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct RoomSummary {
-    /// Room id.
-    pub id: RoomId,
-    /// Game name.
-    pub game: &'static str,
-    /// Seats taken (including seats held for reconnects and joins in flight).
-    pub players: u32,
-    /// Seats in all.
-    pub capacity: u32,
-    /// Ticks per second.
-    pub tick_rate: u16,
-}
-
-/// List the open rooms.
-#[derive(Message)]
-#[rtype(result = "Vec<RoomSummary>")]
-pub struct ListRooms;
-
-/// Close every room with 1001 (server shutdown); resolves when all rooms were told.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Shutdown;
-
-struct RoomEntry<G: Game> {
-    addr: Addr<Room<G>>,
+struct RoomEntry {
+    handle: RoomHandle,
+    game: &'static str,
     /// Seats taken or promised.
     seats: u32,
+    capacity: u32,
+    tick_rate: u16,
+    on_change: bool,
+    locked: bool,
+    metadata: BTreeMap<String, String>,
 }
 
 /// The lobby.
-pub struct Lobby<G: Game> {
+pub struct Lobby {
     config: Arc<Config>,
     stats: Arc<Stats>,
+    games: Games,
     arbiters: Vec<ArbiterHandle>,
-    rooms: BTreeMap<RoomId, RoomEntry<G>>,
+    rooms: BTreeMap<RoomId, RoomEntry>,
     next_room: u32,
     seed: u64,
     shutting_down: bool,
 }
 
-impl<G: Game> Lobby<G> {
-    /// A lobby that starts rooms on `arbiters` (at least one).
-    pub fn new(config: Arc<Config>, stats: Arc<Stats>, arbiters: Vec<ArbiterHandle>) -> Self {
+type Failure = (ErrorCode, String);
+
+impl Lobby {
+    /// A lobby for `games` that starts rooms on `arbiters` (at least one).
+    pub fn new(
+        config: Arc<Config>,
+        stats: Arc<Stats>,
+        games: Games,
+        arbiters: Vec<ArbiterHandle>,
+    ) -> Self {
         let seed = config.seed.unwrap_or_else(rand::random);
         Lobby {
             config,
             stats,
+            games,
             arbiters,
             rooms: BTreeMap::new(),
             next_room: 1,
@@ -102,67 +68,110 @@ impl<G: Game> Lobby<G> {
 
     fn create_room(
         &mut self,
+        game: Option<&str>,
+        options: Option<rmpv::Value>,
         ctx: &mut Context<Self>,
-    ) -> Result<RoomId, (ErrorCode, &'static str)> {
+    ) -> Result<RoomId, Failure> {
         if self.shutting_down {
-            return Err((ErrorCode::ServerFull, "the server is shutting down"));
+            return Err((ErrorCode::ServerFull, "the server is shutting down".into()));
         }
+        let entry = self.games.get_or_default(game).cloned().ok_or_else(|| {
+            (
+                ErrorCode::UnknownGame,
+                format!(
+                    "no game named {:?} on this server",
+                    game.unwrap_or_default()
+                ),
+            )
+        })?;
         if self.rooms.len() >= self.config.max_rooms {
             return Err((
                 ErrorCode::ServerFull,
-                "the server has no room for another room",
+                "the server has no room for another room".into(),
             ));
         }
         let id = RoomId(self.next_room);
+        let info = entry.info();
+        let spec = RoomSpec {
+            id,
+            options,
+            seed: self.seed.wrapping_add(u64::from(id.0)),
+            config: self.config.clone(),
+            lobby: ctx.address().recipient(),
+            stats: self.stats.clone(),
+            arbiter: self.arbiters[id.0 as usize % self.arbiters.len()].clone(),
+        };
+        let handle = entry
+            .start(spec)
+            .map_err(|refusal| (ErrorCode::BadRequest, refusal.message))?;
         self.next_room += 1;
-        let arbiter = &self.arbiters[id.0 as usize % self.arbiters.len()];
-        let (config, stats, lobby) = (
-            self.config.clone(),
-            self.stats.clone(),
-            ctx.address().recipient(),
+        let capacity = self
+            .config
+            .room_capacity
+            .map_or(info.capacity, |c| c.min(info.capacity))
+            .min(handle.control.capacity.unwrap_or(u32::MAX));
+        let (locked, metadata) = (handle.control.locked, handle.control.metadata.clone());
+        self.rooms.insert(
+            id,
+            RoomEntry {
+                handle,
+                game: entry.name(),
+                seats: 0,
+                capacity,
+                tick_rate: self.config.tick_rate.unwrap_or(info.tick.hz()),
+                on_change: matches!(info.tick, TickPolicy::OnChange { .. }),
+                locked,
+                metadata,
+            },
         );
-        let seed = self.seed.wrapping_add(u64::from(id.0));
-        let dt = config.tick_period().as_secs_f32();
-        // Built here, not on the room's thread: a panic in `Game::new` must not take down the
-        // other rooms of that thread.
-        let sim = std::panic::catch_unwind(|| Simulation::<G>::new(seed, dt)).map_err(|_| {
-            tracing::error!(game = G::NAME, "Game::new panicked");
-            (ErrorCode::ServerFull, "the game failed to start a room")
-        })?;
-        let addr =
-            Room::<G>::start_in_arbiter(arbiter, move |_| Room::new(id, sim, config, lobby, stats));
-        self.rooms.insert(id, RoomEntry { addr, seats: 0 });
-        tracing::info!(room = %id, game = G::NAME, "room created");
+        tracing::info!(room = %id, game = entry.name(), "room created");
         Ok(id)
     }
 
-    fn quick_match(&self) -> Option<RoomId> {
-        let capacity = self.config.room_capacity;
-        // Fullest room with a free seat; the lowest id among equals, so rooms fill in order.
+    fn quick_match(&self, game: &str, filter: &BTreeMap<String, String>) -> Option<RoomId> {
+        // Fullest matching room with a free seat; the lowest id among equals, so rooms fill in
+        // order.
         self.rooms
             .iter()
-            .filter(|(_, r)| r.seats < capacity)
+            .filter(|(_, r)| r.game == game && !r.locked && r.seats < r.capacity)
+            .filter(|(_, r)| filter.iter().all(|(k, v)| r.metadata.get(k) == Some(v)))
             .max_by_key(|(id, r)| (r.seats, std::cmp::Reverse(**id)))
             .map(|(id, _)| *id)
     }
 
-    fn route(
-        &mut self,
-        msg: &JoinRequest<G>,
-        ctx: &mut Context<Self>,
-    ) -> Result<RoomId, (ErrorCode, &'static str)> {
-        let capacity = self.config.room_capacity;
-        match msg.target {
-            Target::Room(id) => match self.rooms.get(&id) {
-                None => Err((ErrorCode::RoomNotFound, "no room with that id")),
-                Some(r) if r.seats >= capacity => Err((ErrorCode::RoomFull, "the room is full")),
-                Some(_) => Ok(id),
+    fn route(&mut self, msg: &mut JoinRequest, ctx: &mut Context<Self>) -> Result<RoomId, Failure> {
+        match &msg.target {
+            Target::Room(id) => match self.rooms.get(id) {
+                None => Err((ErrorCode::RoomNotFound, "no room with that id".into())),
+                Some(r) if r.locked => Err((ErrorCode::RoomLocked, "the room is locked".into())),
+                Some(r) if r.seats >= r.capacity => {
+                    Err((ErrorCode::RoomFull, "the room is full".into()))
+                }
+                Some(_) => Ok(*id),
             },
-            Target::QuickMatch => match self.quick_match() {
-                Some(id) => Ok(id),
-                None => self.create_room(ctx),
-            },
-            Target::Create => self.create_room(ctx),
+            Target::QuickMatch { filter } => {
+                let game = self
+                    .games
+                    .get_or_default(msg.game.as_deref())
+                    .map(|g| g.name())
+                    .ok_or_else(|| {
+                        (
+                            ErrorCode::UnknownGame,
+                            format!(
+                                "no game named {:?} on this server",
+                                msg.game.clone().unwrap_or_default()
+                            ),
+                        )
+                    })?;
+                match self.quick_match(game, filter) {
+                    Some(id) => Ok(id),
+                    None => self.create_room(Some(game), msg.options.take(), ctx),
+                }
+            }
+            Target::Create => {
+                let game = msg.game.clone();
+                self.create_room(game.as_deref(), msg.options.take(), ctx)
+            }
         }
     }
 }
@@ -172,60 +181,90 @@ fn token_room(token: &str) -> Option<RoomId> {
     token.split('.').next()?.parse().ok().map(RoomId)
 }
 
-impl<G: Game> Actor for Lobby<G> {
+impl Actor for Lobby {
     type Context = Context<Self>;
 }
 
-impl<G: Game> Handler<JoinRequest<G>> for Lobby<G> {
+/// How often a quick match may be sent back by rooms that locked or filled before it is
+/// answered with `RoomFull`.
+const MAX_BOUNCES: u8 = 3;
+
+impl Handler<JoinRequest> for Lobby {
     type Result = ();
 
     /// Reserves a seat and forwards the join to the chosen room; failures go back to the session.
-    fn handle(&mut self, msg: JoinRequest<G>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: JoinRequest, ctx: &mut Context<Self>) {
+        self.join(msg, ctx);
+    }
+}
+
+impl Lobby {
+    fn join(&mut self, mut msg: JoinRequest, ctx: &mut Context<Self>) {
+        let fail = |conn: &crate::connection::Connection, (code, message): Failure| {
+            // A session that is already gone has nobody to tell.
+            let _ = conn
+                .events
+                .try_send(SessionEvent::JoinFailed { code, message });
+        };
         if let Some(token) = &msg.token {
             // A resumed seat is already counted; the room checks the token itself.
             match token_room(token).and_then(|id| self.rooms.get(&id)) {
-                Some(room) => room.addr.do_send(Join {
+                Some(room) => room.handle.join.do_send(Join {
                     name: msg.name,
                     token: msg.token,
                     conn: msg.conn,
+                    requeue: None,
                 }),
-                None => {
-                    let _ = msg.conn.events.try_send(SessionEvent::JoinFailed {
-                        code: ErrorCode::BadToken,
-                        message: "unknown, expired or used token".into(),
-                    });
-                }
+                None => fail(
+                    &msg.conn,
+                    (ErrorCode::BadToken, "unknown, expired or used token".into()),
+                ),
             }
             return;
         }
-        match self.route(&msg, ctx) {
+        if msg.bounces > MAX_BOUNCES {
+            return fail(
+                &msg.conn,
+                (
+                    ErrorCode::RoomFull,
+                    "no room could take you; try again".into(),
+                ),
+            );
+        }
+        let requeue = match &msg.target {
+            Target::QuickMatch { filter } => Some(Requeue {
+                game: msg.game.clone(),
+                options: msg.options.clone(),
+                filter: filter.clone(),
+                bounces: msg.bounces,
+            }),
+            _ => None,
+        };
+        match self.route(&mut msg, ctx) {
             Ok(id) => {
                 // route() only returns ids of rooms in the map.
                 let Some(room) = self.rooms.get_mut(&id) else {
                     return;
                 };
                 room.seats += 1;
-                room.addr.do_send(Join {
+                room.handle.join.do_send(Join {
                     name: msg.name,
                     token: None,
                     conn: msg.conn,
+                    requeue,
                 });
             }
-            Err((code, message)) => {
-                let _ = msg.conn.events.try_send(SessionEvent::JoinFailed {
-                    code,
-                    message: message.into(),
-                });
-            }
+            Err(failure) => fail(&msg.conn, failure),
         }
     }
 }
 
-impl<G: Game> Handler<RoomEvent> for Lobby<G> {
+impl Handler<RoomEvent> for Lobby {
     type Result = ();
 
-    /// Keeps seat counts current and closes idle rooms.
-    fn handle(&mut self, event: RoomEvent, _: &mut Context<Self>) {
+    /// Keeps seat counts, locks and metadata current, re-routes bounced quick matches and closes
+    /// idle rooms.
+    fn handle(&mut self, event: RoomEvent, ctx: &mut Context<Self>) {
         match event {
             RoomEvent::SeatFreed(id) => {
                 if let Some(room) = self.rooms.get_mut(&id) {
@@ -236,7 +275,7 @@ impl<G: Game> Handler<RoomEvent> for Lobby<G> {
                 if self.rooms.get(&id).is_some_and(|r| r.seats == 0) {
                     if let Some(room) = self.rooms.remove(&id) {
                         tracing::info!(room = %id, "closing idle room");
-                        room.addr.do_send(Close {
+                        room.handle.close.do_send(CloseRoom {
                             code: CloseCode::Normal,
                             reason: "room closed".into(),
                         });
@@ -246,11 +285,30 @@ impl<G: Game> Handler<RoomEvent> for Lobby<G> {
             RoomEvent::Closed(id) => {
                 self.rooms.remove(&id);
             }
+            RoomEvent::Control {
+                room,
+                locked,
+                metadata,
+                capacity,
+            } => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.locked = locked;
+                    r.metadata = metadata;
+                    r.capacity = capacity;
+                }
+            }
+            RoomEvent::Bounced { room, request } => {
+                // The room never seated it: its seat is free again; route it anew.
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.seats = r.seats.saturating_sub(1);
+                }
+                self.join(*request, ctx);
+            }
         }
     }
 }
 
-impl<G: Game> Handler<ListRooms> for Lobby<G> {
+impl Handler<ListRooms> for Lobby {
     type Result = MessageResult<ListRooms>;
 
     /// Rooms by id.
@@ -260,17 +318,20 @@ impl<G: Game> Handler<ListRooms> for Lobby<G> {
                 .iter()
                 .map(|(id, r)| RoomSummary {
                     id: *id,
-                    game: G::NAME,
+                    game: r.game,
                     players: r.seats,
-                    capacity: self.config.room_capacity,
-                    tick_rate: self.config.tick_rate,
+                    capacity: r.capacity,
+                    tick_rate: r.tick_rate,
+                    on_change: r.on_change,
+                    locked: r.locked,
+                    metadata: r.metadata.clone(),
                 })
                 .collect(),
         )
     }
 }
 
-impl<G: Game> Handler<Shutdown> for Lobby<G> {
+impl Handler<Shutdown> for Lobby {
     type Result = ResponseFuture<()>;
 
     /// Stops creating rooms and closes every room with 1001.
@@ -279,7 +340,7 @@ impl<G: Game> Handler<Shutdown> for Lobby<G> {
         let closing: Vec<_> = std::mem::take(&mut self.rooms)
             .into_values()
             .map(|r| {
-                r.addr.send(Close {
+                r.handle.close.send(CloseRoom {
                     code: CloseCode::GoingAway,
                     reason: "server shutting down".into(),
                 })

@@ -1,20 +1,25 @@
-//! The `Room` actor: one per room, on one of the room threads, with a fixed-rate tick loop.
+//! The `Room` actor: one per room, on one of the room threads, with the game's tick loop.
 //!
-//! Each tick it runs the [`Simulation`], encodes the delta **once** and hands the same
-//! reference-counted [`Bytes`] to every connected member with `try_send`, which respects the
-//! member's bounded queue. A member whose queue is full is skipped (counted), marked for a keyframe,
-//! and sent a full snapshot as soon as its queue takes one again; a member that stays full past
-//! the slow-client timeout loses its seat and its socket is shut down from here, because a stuck
-//! session actor is not polled at all and could not close itself (actix-web issue 2441).
+//! Each tick it steps the [`Simulation`], which encodes each scope's changes once; then every
+//! member gets its message assembled from those shared segments (with only the everyone scope,
+//! the same `Bytes` for all) through `try_send`, which respects the member's bounded queue. What
+//! to send to whom, skips, snapshots, slow kicks and held seats are decided by
+//! [`crate::membership`]; this actor adds the clock and the mailboxes. A member that stays full
+//! past the slow-client timeout loses its seat and its socket is shut down from here, because a
+//! stuck session is not polled and could not close itself (actix-web issue 2441).
 //!
 //! The tick schedule is a `tokio::time::Interval` in burst mode: tick *n* is due at
-//! `start + n * period`, so the rate does not drift over minutes, and a late tick is measured
-//! against its schedule and counted rather than hidden.
+//! `start + n * period`, so the rate does not drift, and a late tick is counted, not hidden.
 
 use crate::config::Config;
+use crate::connection::Connection;
 use crate::game::Game;
-use crate::session::Closer;
-use crate::sim::{InputRejected, Simulation};
+use crate::membership::{deliver, Delivery, Seat, Verdict};
+use crate::messages::{
+    CloseRoom, FromPlayer, Join, JoinRequest, Origin, Outgoing, PlayerMsg, RoomEvent, SessionEvent,
+    Target,
+};
+use crate::sim::{Rejected, Simulation};
 use crate::stats::{RoomStats, Stats};
 use actix::prelude::*;
 use bytes::Bytes;
@@ -23,219 +28,52 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-use tickroom_shared::{
-    CloseCode, EntityId, ErrorCode, InputSeq, PlayerId, RoomId, RosterEntry, ServerMsg,
-};
+use tickroom_shared::{CloseCode, ErrorCode, PlayerId, RoomId, RosterEntry, ServerMsg, Tick};
 use tokio::time::{Instant, MissedTickBehavior};
 
-// ----- Messages to sessions (handled by `Session`, sent by rooms and the lobby). -----
-
-/// Already-encoded bytes for one connection; the same allocation is shared by every member.
-#[derive(Message, Clone)]
-#[rtype(result = "()")]
-pub struct Frame(pub Bytes);
-
-/// Control events for a session.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub enum SessionEvent<G: Game> {
-    /// The join succeeded; frames for the room follow.
-    Joined {
-        /// The room, for inputs and requests.
-        room: Addr<Room<G>>,
-        /// The seat.
-        player: PlayerId,
-    },
-    /// The join failed; the session may try again.
-    JoinFailed {
-        /// Why.
-        code: ErrorCode,
-        /// Detail for humans.
-        message: String,
-    },
-    /// Close the connection with this code and reason.
-    Close {
-        /// WebSocket close code.
-        code: CloseCode,
-        /// Reason for humans (at most 123 bytes).
-        reason: String,
-    },
-}
-
-/// What a room knows of a connected session. Rooms hold recipients, not `Addr<Session>`, so the
-/// room does not depend on the session type.
-pub struct Connection<G: Game> {
-    /// Unique per connection; guards against messages from a replaced connection.
-    pub id: u64,
-    /// Bounded outbound queue (the session's mailbox).
-    pub frames: Recipient<Frame>,
-    /// Control events, through the same mailbox.
-    pub events: Recipient<SessionEvent<G>>,
-    /// Last resort for a session that stopped draining.
-    pub closer: Closer,
-}
-
-impl<G: Game> Connection<G> {
-    /// Asks the session to close with `code`, and shuts the socket down shortly after in any
-    /// case: a session that stopped draining is not polled, so it would never act on the request
-    /// (and its mailbox takes it regardless). Shutting down a socket that already closed is a
-    /// no-op. Must run on an actix arbiter (the room's).
-    pub fn close(&self, code: CloseCode, reason: impl Into<String>) {
-        let event = SessionEvent::Close {
-            code,
-            reason: reason.into(),
-        };
-        if self.events.try_send(event).is_err() {
-            return self.closer.close();
-        }
-        let closer = self.closer.clone();
-        actix::spawn(async move {
-            actix::clock::sleep(CLOSE_GRACE).await;
-            closer.close();
-        });
-    }
-}
-
-/// How long a session asked to close may take before its socket is shut down anyway.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
-
-/// Identifies the sender of a player message: the seat and the connection that holds it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Origin {
-    /// The seat.
-    pub player: PlayerId,
-    /// The connection id ([`Connection::id`]).
-    pub conn: u64,
-}
-
-// ----- Messages to the room. -----
-
-/// Seat a connection (routed here by the lobby, which already reserved a seat unless `token`).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Join<G: Game> {
-    /// Cleaned display name.
-    pub name: String,
-    /// Resume the seat with this token instead of taking a new one.
-    pub token: Option<String>,
-    /// The connection.
-    pub conn: Connection<G>,
-}
-
-/// An input for the next tick.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Input<G: Game> {
-    /// Sender.
-    pub from: Origin,
-    /// Sequence number.
-    pub seq: InputSeq,
-    /// The game input.
-    pub input: G::Input,
-}
-
-/// A chat line to broadcast.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Chat {
-    /// Sender.
-    pub from: Origin,
-    /// The line (length already checked).
-    pub text: String,
-}
-
-/// A ping to answer with the room's tick.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Ping {
-    /// Sender.
-    pub from: Origin,
-    /// Echo value.
-    pub echo: u64,
-}
-
-/// The client saw a gap and asks for a keyframe.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Resync {
-    /// Sender.
-    pub from: Origin,
-}
-
-/// The player leaves for good.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Leave {
-    /// Sender.
-    pub from: Origin,
-}
-
-/// The player's connection ended without a leave: hold the seat for the reconnect grace.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Disconnected {
-    /// Sender.
-    pub from: Origin,
-}
-
-/// Close the room: the lobby saw it empty and unreserved, or the server is shutting down.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Close {
-    /// Close code for members still connected.
-    pub code: CloseCode,
-    /// Reason for them.
-    pub reason: String,
-}
-
-/// Events from a room to the lobby.
-#[derive(Message, Clone, Copy, Debug)]
-#[rtype(result = "()")]
-pub enum RoomEvent {
-    /// A seat was released (leave, held seat expired, kick, failed join).
-    SeatFreed(RoomId),
-    /// The room has been empty for the grace period; the lobby may close it.
-    Idle(RoomId),
-    /// The room stopped on its own (its game failed).
-    Closed(RoomId),
-}
-
-// ----- The actor. -----
-
-struct Member<G: Game> {
-    name: String,
-    entity: EntityId,
-    token: String,
-    conn: Option<Connection<G>>,
-    /// Next send must be a snapshot: a send was skipped or the client asked.
-    needs_keyframe: bool,
-    /// Since when sends to this member have been failing.
-    stuck_since: Option<Instant>,
-    /// Seat held for a reconnect until then.
-    held_until: Option<Instant>,
-}
-
-/// A room: its simulation, its members and its tick loop.
+/// A room: its simulation, its seats and its tick loop.
 pub struct Room<G: Game> {
     id: RoomId,
     config: Arc<Config>,
-    sim: Simulation<G>,
-    members: BTreeMap<PlayerId, Member<G>>,
+    /// Boxed so the actor is `Unpin` whatever the game's types are.
+    sim: Box<Simulation<G>>,
+    seats: BTreeMap<PlayerId, Seat<Connection>>,
+    capacity: u32,
+    hz: u16,
+    /// Ticks between keep-alives for on-change rooms; `None` sends every tick.
+    keepalive: Option<u64>,
+    last_sent: Tick,
     lobby: Recipient<RoomEvent>,
     stats: Arc<Stats>,
     room_stats: Arc<RoomStats>,
-    /// Encoded roster, rebuilt only when membership changes.
-    roster: Option<Bytes>,
-    /// The roster changed since it was last broadcast.
     roster_dirty: bool,
     empty_since: Option<Instant>,
     period: Duration,
     closed: bool,
 }
 
+fn encode(msg: &ServerMsg) -> Bytes {
+    match tickroom_shared::encode(msg) {
+        Ok(v) => Bytes::from(v),
+        // Our own messages always encode; an error here is a bug worth shouting about.
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode a server message");
+            Bytes::new()
+        }
+    }
+}
+
+fn send(conn: &Connection, bytes: Bytes) -> Delivery {
+    match conn.outgoing.try_send(Outgoing(bytes)) {
+        Ok(()) => Delivery::Sent,
+        Err(SendError::Full(_)) => Delivery::Full,
+        Err(SendError::Closed(_)) => Delivery::Closed,
+    }
+}
+
 impl<G: Game> Room<G> {
-    /// A room running `sim` (built by the lobby, which can survive a panic in `Game::new`) that
-    /// will report to `lobby`.
+    /// A room running `sim` (built by the lobby, which survives a panic in `Game::new`) that
+    /// reports to `lobby`.
     pub fn new(
         id: RoomId,
         sim: Simulation<G>,
@@ -243,34 +81,70 @@ impl<G: Game> Room<G> {
         lobby: Recipient<RoomEvent>,
         stats: Arc<Stats>,
     ) -> Self {
-        let period = config.tick_period();
+        let info = sim.info();
+        let hz = config.tick_rate.unwrap_or(info.tick.hz()).max(1);
+        let keepalive = match info.tick {
+            crate::game::TickPolicy::Fixed { .. } => None,
+            crate::game::TickPolicy::OnChange { keepalive_secs, .. } => {
+                Some(u64::from(keepalive_secs.max(1)) * u64::from(hz))
+            }
+        };
+        let capacity = config
+            .room_capacity
+            .map_or(info.capacity, |c| c.min(info.capacity));
+        // What the game set in `new` already reached the lobby with the room's handle.
+        let mut sim = sim;
+        let _ = sim.take_control_change();
         let room_stats = stats.add_room(id);
         Room {
             id,
-            sim,
+            sim: Box::new(sim),
             config,
-            members: BTreeMap::new(),
+            seats: BTreeMap::new(),
+            capacity,
+            hz,
+            keepalive,
+            last_sent: Tick(0),
             lobby,
             stats,
             room_stats,
-            roster: None,
             roster_dirty: false,
             empty_since: Some(Instant::now()),
-            period,
+            period: Duration::from_secs_f64(1.0 / f64::from(hz)),
             closed: false,
         }
     }
 
-    fn member(&mut self, from: Origin) -> Option<&mut Member<G>> {
-        self.members
+    /// Seats in this room: the game's, the server's cap, and what the game chose for the room.
+    fn capacity(&self) -> u32 {
+        let chosen = self.sim.room_control().capacity.unwrap_or(u32::MAX);
+        self.capacity.min(chosen)
+    }
+
+    /// Tells the lobby when the game locked, unlocked, resized or relabelled the room, so quick
+    /// match and `/api/rooms` follow at once (not only at the next tick).
+    fn report_control(&mut self) {
+        if let Some(c) = self.sim.take_control_change() {
+            let capacity = self.capacity();
+            self.lobby.do_send(RoomEvent::Control {
+                room: self.id,
+                locked: c.locked,
+                metadata: c.metadata,
+                capacity,
+            });
+        }
+    }
+
+    fn seat(&mut self, from: Origin) -> Option<&mut Seat<Connection>> {
+        self.seats
             .get_mut(&from.player)
-            .filter(|m| m.conn.as_ref().is_some_and(|c| c.id == from.conn))
+            .filter(|s| s.conn.as_ref().is_some_and(|c| c.id == from.conn))
     }
 
     fn free_player_id(&self) -> PlayerId {
-        // Smallest free id from 1: keeps ids one byte on the wire. Members are sorted by id.
+        // Smallest free id from 1: keeps ids one byte on the wire. Seats are sorted by id.
         let mut next = 1;
-        for id in self.members.keys() {
+        for id in self.seats.keys() {
             if id.0 != next {
                 break;
             }
@@ -286,137 +160,35 @@ impl<G: Game> Room<G> {
         format!("{}.{}.{secret:032x}", self.id, player)
     }
 
-    fn encode(msg: &ServerMsg) -> Bytes {
-        match tickroom_shared::encode(msg) {
-            Ok(v) => Bytes::from(v),
-            // Our own messages always encode; an error here is a bug worth shouting about.
-            Err(e) => {
-                tracing::error!(error = %e, "cannot encode a server message");
-                Bytes::new()
-            }
-        }
-    }
-
-    fn snapshot_bytes(&self) -> Bytes {
-        let bytes = Self::encode(&ServerMsg::Snapshot {
-            tick: self.sim.tick(),
-            entities: self.sim.world().entities().to_vec(),
-        });
-        self.room_stats.record_sizes(None, Some(bytes.len()));
-        bytes
-    }
-
-    fn roster_bytes(&mut self) -> Bytes {
-        if let Some(b) = &self.roster {
-            return b.clone();
-        }
+    fn roster(&self) -> Bytes {
         let players = self
-            .members
+            .seats
             .iter()
-            .map(|(id, m)| RosterEntry {
+            .map(|(id, s)| RosterEntry {
                 player: *id,
-                entity: m.entity,
-                name: m.name.clone(),
-                connected: m.conn.is_some(),
+                name: s.name.clone(),
+                connected: s.conn.is_some(),
             })
             .collect();
-        let bytes = Self::encode(&ServerMsg::Roster { players });
-        self.roster = Some(bytes.clone());
-        bytes
+        encode(&ServerMsg::Roster { players })
     }
 
-    /// Sends to one member, recording a skip when its queue is full.
-    fn send_to(&self, player: PlayerId, bytes: Bytes) -> bool {
-        let Some(conn) = self.members.get(&player).and_then(|m| m.conn.as_ref()) else {
-            return false;
-        };
-        match conn.frames.try_send(Frame(bytes)) {
-            Ok(()) => true,
-            Err(SendError::Full(_)) => {
-                self.room_stats.skipped();
-                false
-            }
-            // The session is gone; its disconnect notice is on the way.
-            Err(SendError::Closed(_)) => false,
-        }
-    }
-
-    /// Sends the same bytes to every connected member. With `resync`, a member that cannot take
-    /// them gets a keyframe (roster and snapshot) later; otherwise (chat) the message is lost
-    /// for it, and counted.
-    fn broadcast(&mut self, bytes: &Bytes, resync: bool) {
-        for m in self.members.values_mut() {
-            if let Some(conn) = &m.conn {
-                if let Err(SendError::Full(_)) = conn.frames.try_send(Frame(bytes.clone())) {
-                    self.room_stats.skipped();
-                    m.needs_keyframe |= resync;
-                }
-            }
-        }
-    }
-
-    /// Membership changed: the roster goes out once, at the next tick, however many changes
-    /// happened before it (a room filling up would otherwise cost O(n²) roster messages).
     fn roster_changed(&mut self) {
-        self.roster = None;
         self.roster_dirty = true;
-        self.room_stats.set_players(self.members.len());
+        self.room_stats.set_players(self.seats.len());
     }
 
-    /// Removes a member for good and tells the lobby the seat is free.
-    fn remove(&mut self, player: PlayerId) -> Option<Member<G>> {
-        let member = self.members.remove(&player)?;
+    /// Removes a seat for good and tells the lobby it is free.
+    fn remove(&mut self, player: PlayerId) -> Option<Seat<Connection>> {
+        let seat = self.seats.remove(&player)?;
         self.guarded(|sim| sim.leave(player));
+        self.report_control();
         self.lobby.do_send(RoomEvent::SeatFreed(self.id));
         self.roster_changed();
-        if self.members.is_empty() {
+        if self.seats.is_empty() {
             self.empty_since = Some(Instant::now());
         }
-        Some(member)
-    }
-
-    /// Sends welcome, roster and snapshot to a member that just joined (`new_seat`) or resumed.
-    fn greet(&mut self, player: PlayerId, new_seat: bool, ctx: &mut Context<Self>) {
-        let Some(m) = self.members.get(&player) else {
-            return;
-        };
-        let Some(conn) = &m.conn else { return };
-        // The joined event goes first so the session knows its room before the client can answer
-        // the welcome.
-        let joined = SessionEvent::Joined {
-            room: ctx.address(),
-            player,
-        };
-        let welcome = ServerMsg::Welcome {
-            player,
-            entity: m.entity,
-            room: self.id,
-            tick_rate: self.config.tick_rate,
-            tick: self.sim.tick(),
-            token: m.token.clone(),
-            game: G::NAME.to_owned(),
-            fields: G::FIELDS.iter().map(|f| (*f).to_owned()).collect(),
-        };
-        let ok = conn.events.try_send(joined).is_ok()
-            && conn.frames.try_send(Frame(Self::encode(&welcome))).is_ok();
-        if !ok {
-            // A fresh session's queue is empty; if it is already full or gone, the connection is
-            // as good as dead. A brand-new seat was never announced (no token reached the
-            // client): free it. A resumed one is held again for another try.
-            if new_seat {
-                self.remove(player);
-            } else {
-                self.disconnected(player);
-            }
-            return;
-        }
-        self.roster_changed();
-        let roster = self.roster_bytes();
-        let snapshot = self.snapshot_bytes();
-        let sent = self.send_to(player, roster) && self.send_to(player, snapshot);
-        if let Some(m) = self.members.get_mut(&player) {
-            m.needs_keyframe = !sent;
-        }
+        Some(seat)
     }
 
     /// The member's connection is gone: hold the seat, or free it when there is no grace.
@@ -425,96 +197,183 @@ impl<G: Game> Room<G> {
             self.remove(player);
             return;
         }
-        let Some(m) = self.members.get_mut(&player) else {
-            return;
+        let grace = self.config.reconnect_grace;
+        if let Some(seat) = self.seats.get_mut(&player) {
+            seat.hold(std::time::Instant::now(), grace);
+            self.guarded(|sim| sim.disconnected(player));
+            self.roster_changed();
+        }
+    }
+
+    /// Tells the session it is seated and sends the welcome; false if the connection is
+    /// already unusable.
+    fn welcome(&self, player: PlayerId, ctx: &mut Context<Self>) -> bool {
+        let Some(seat) = self.seats.get(&player) else {
+            return false;
         };
-        m.conn = None;
-        m.stuck_since = None;
-        m.held_until = Some(Instant::now() + self.config.reconnect_grace);
-        self.guarded(|sim| sim.reset_input(player));
-        self.roster_changed();
+        let Some(conn) = &seat.conn else { return false };
+        let welcome = ServerMsg::Welcome {
+            player,
+            room: self.id,
+            game: G::NAME.to_owned(),
+            tick_rate: self.hz,
+            on_change: self.keepalive.is_some(),
+            tick: self.sim.tick(),
+            token: seat.token.clone(),
+            kinds: self.sim.kinds(),
+        };
+        // The joined event goes first so the session knows its room before the client can
+        // answer the welcome.
+        let joined = SessionEvent::Joined {
+            room: ctx.address().recipient(),
+            player,
+        };
+        conn.events.try_send(joined).is_ok() && send(conn, encode(&welcome)) == Delivery::Sent
     }
 
     fn tick(&mut self, scheduled: Instant, ctx: &mut Context<Self>) {
         let now = Instant::now();
+        let wall = std::time::Instant::now();
         self.room_stats
             .record_tick(now.saturating_duration_since(scheduled), self.period);
-        let work = std::time::Instant::now();
-        let Some(delta) = self.guarded(Simulation::step) else {
+        let Some(outcome) = self.guarded(|sim| sim.step()) else {
             return ctx.stop();
         };
-        let delta = Self::encode(&ServerMsg::Delta(delta));
-        self.room_stats.record_sizes(Some(delta.len()), None);
-        if std::mem::take(&mut self.roster_dirty) {
-            let roster = self.roster_bytes();
-            self.broadcast(&roster, true);
-        }
-        // Members due a keyframe get the roster first (it may have changed while they were
-        // stuck), then the snapshot; both are encoded only when someone needs them.
-        let resync = self
-            .members
-            .values()
-            .any(|m| m.needs_keyframe && m.conn.is_some())
-            .then(|| (self.roster_bytes(), self.snapshot_bytes()));
-        let mut too_slow = Vec::new();
-        let mut expired = Vec::new();
-        let mut gone = Vec::new();
-        for (player, m) in &mut self.members {
-            let Some(conn) = &m.conn else {
-                if m.held_until.is_some_and(|t| now >= t) {
-                    expired.push(*player);
+        let tick = self.sim.tick();
+        self.report_control();
+        for (player, id, refusal) in outcome.results {
+            if let Some(seat) = self.seats.get_mut(&player) {
+                if seat.conn.is_some() {
+                    seat.pending
+                        .push_back(encode(&ServerMsg::CommandResult { id, refusal }));
                 }
+            }
+        }
+        let roster = std::mem::take(&mut self.roster_dirty).then(|| self.roster());
+        let keepalive_due = self
+            .keepalive
+            .is_none_or(|k| tick.0 >= self.last_sent.0 + k);
+        let any_snapshot = self
+            .seats
+            .values()
+            .any(|s| s.conn.is_some() && s.needs_snapshot);
+        let emit = outcome.changed
+            || keepalive_due
+            || any_snapshot
+            || roster.is_some()
+            || outcome.ended.is_some()
+            || self
+                .seats
+                .iter()
+                .any(|(p, s)| s.conn.is_some() && s.scopes != self.sim.visible(*p));
+        let back = tick.0 - self.last_sent.0;
+        let mut verdicts = Vec::new();
+        let mut roster_for_snapshot = None;
+        let players: Vec<PlayerId> = self.seats.keys().copied().collect();
+        for player in players {
+            let scopes = self.sim.visible(player);
+            let Some(seat) = self.seats.get(&player) else {
                 continue;
             };
-            let sent = match (&resync, m.needs_keyframe) {
-                // The roster first: a snapshot without it could name players the client does
-                // not know. If the roster does not fit, neither is sent and both are retried.
-                (Some((roster, snapshot)), true) => conn
-                    .frames
-                    .try_send(Frame(roster.clone()))
-                    .and_then(|()| conn.frames.try_send(Frame(snapshot.clone()))),
-                _ => conn.frames.try_send(Frame(delta.clone())),
+            if seat.conn.is_none() {
+                if seat.expired(std::time::Instant::now()) {
+                    verdicts.push((player, Verdict::Gone, true));
+                }
+                continue;
+            }
+            let mut parts = Vec::with_capacity(2);
+            if seat.needs_snapshot {
+                let r = roster_for_snapshot
+                    .get_or_insert_with(|| roster.clone().unwrap_or_else(|| self.roster()));
+                parts.push(r.clone());
+                parts.push(self.sim.snapshot(&scopes, seat.delivered));
+                self.room_stats
+                    .record_sizes(None, parts.last().map(Bytes::len));
+            } else {
+                if let Some(r) = &roster {
+                    parts.push(r.clone());
+                }
+                if emit {
+                    let delta = self.sim.delta(back, &seat.scopes, &scopes);
+                    self.room_stats.record_sizes(Some(delta.len()), None);
+                    parts.push(delta);
+                }
+            }
+            let Some(seat) = self.seats.get_mut(&player) else {
+                continue;
             };
-            match sent {
-                Ok(()) => {
-                    if m.needs_keyframe {
-                        self.room_stats.resynced();
-                        m.needs_keyframe = false;
-                    }
-                    m.stuck_since = None;
-                }
-                Err(SendError::Full(_)) => {
-                    self.room_stats.skipped();
-                    m.needs_keyframe = true;
-                    let since = *m.stuck_since.get_or_insert(now);
-                    if now.duration_since(since) >= self.config.slow_client_timeout {
-                        too_slow.push(*player);
-                    }
-                }
-                // The session ended; its own disconnect notice may still be on the way.
-                Err(SendError::Closed(_)) => gone.push(*player),
+            let was_snapshot = seat.needs_snapshot;
+            let Some(conn) = &seat.conn else { continue };
+            let outcome = deliver(&mut seat.pending, &parts, |b| send(conn, b));
+            if outcome == Delivery::Full {
+                self.room_stats.skipped();
+            }
+            if outcome == Delivery::Sent && was_snapshot && seat.delivered.is_some() {
+                self.room_stats.resynced();
+            }
+            let verdict = if emit || was_snapshot || outcome != Delivery::Sent {
+                seat.after_send(
+                    outcome,
+                    tick,
+                    scopes,
+                    std::time::Instant::now(),
+                    self.config.slow_client_timeout,
+                )
+            } else {
+                Verdict::Fine
+            };
+            if verdict != Verdict::Fine {
+                verdicts.push((player, verdict, false));
             }
         }
-        self.room_stats.record_work(work.elapsed());
-        for player in too_slow {
-            if let Some(conn) = self.remove(player).and_then(|m| m.conn) {
-                tracing::info!(room = %self.id, %player, "dropping a connection that stopped reading");
-                self.room_stats.slow_kick();
-                conn.closer.close();
+        if emit {
+            self.last_sent = tick;
+        }
+        self.room_stats.record_work(wall.elapsed());
+        for (player, verdict, expired) in verdicts {
+            match verdict {
+                Verdict::TooSlow => {
+                    if let Some(conn) = self.remove(player).and_then(|s| s.conn) {
+                        tracing::info!(room = %self.id, %player, "dropping a connection that stopped reading");
+                        self.room_stats.slow_kick();
+                        conn.closer.shutdown();
+                    }
+                }
+                Verdict::Gone if expired => {
+                    self.remove(player);
+                }
+                Verdict::Gone => self.disconnected(player),
+                Verdict::Fine => {}
             }
         }
-        for player in gone {
-            self.disconnected(player);
-        }
-        for player in expired {
-            self.remove(player);
+        if let Some(result) = outcome.ended {
+            self.end(result, ctx);
+            return;
         }
         self.check_idle(now);
     }
 
+    /// The game ended the room: `Ended` to everyone, close 1000, and stop.
+    fn end(&mut self, result: rmpv::Value, ctx: &mut Context<Self>) {
+        let ended = encode(&ServerMsg::Ended { result });
+        for seat in self.seats.values_mut() {
+            if let Some(conn) = &seat.conn {
+                // A member whose queue is full gets the close without the result; nothing
+                // else can reach it.
+                let _ = deliver(&mut seat.pending, std::slice::from_ref(&ended), |b| {
+                    send(conn, b)
+                });
+            }
+        }
+        tracing::info!(room = %self.id, game = G::NAME, "the game ended the room");
+        self.close_all(CloseCode::Normal, "room ended");
+        self.lobby.do_send(RoomEvent::Closed(self.id));
+        ctx.stop();
+    }
+
     fn check_idle(&mut self, now: Instant) {
         if let Some(since) = self.empty_since {
-            if !self.members.is_empty() {
+            if !self.seats.is_empty() {
                 self.empty_since = None;
             } else if now.duration_since(since) >= self.config.empty_room_grace {
                 // Ask again after another grace if the lobby keeps the room (a seat is reserved).
@@ -525,8 +384,8 @@ impl<G: Game> Room<G> {
     }
 
     /// Runs game code, turning a panic into the room's orderly failure: every member gets 1011,
-    /// the lobby forgets the room, and the room stops at its next tick. Other rooms, on this
-    /// thread or others, never notice. (Relies on the default `panic = "unwind"`.)
+    /// the lobby forgets the room, and the room stops at its next tick. Other rooms never notice.
+    /// (Relies on the default `panic = "unwind"`.)
     fn guarded<T>(&mut self, f: impl FnOnce(&mut Simulation<G>) -> T) -> Option<T> {
         if self.closed {
             return None;
@@ -557,12 +416,80 @@ impl<G: Game> Room<G> {
 
     fn close_all(&mut self, code: CloseCode, reason: &str) {
         self.closed = true;
-        for m in self.members.values() {
-            if let Some(conn) = &m.conn {
+        for seat in self.seats.values() {
+            if let Some(conn) = &seat.conn {
                 conn.close(code, reason);
             }
         }
-        self.members.clear();
+        self.seats.clear();
+    }
+
+    fn on_player(&mut self, from: Origin, msg: PlayerMsg) {
+        if self.seat(from).is_none() {
+            return;
+        }
+        let player = from.player;
+        match msg {
+            PlayerMsg::Input { seq, input } => {
+                let queued = self.guarded(|sim| sim.queue_input(player, seq, input));
+                self.rejected(player, queued);
+            }
+            PlayerMsg::Command { id, command } => {
+                let queued = self.guarded(|sim| sim.queue_command(player, id, command));
+                self.rejected(player, queued);
+            }
+            PlayerMsg::Ping { echo } => {
+                let pong = encode(&ServerMsg::Pong {
+                    echo,
+                    tick: self.sim.tick(),
+                });
+                if let Some(conn) = self.seats.get(&player).and_then(|s| s.conn.as_ref()) {
+                    // Documented: a pong is dropped when the queue is full.
+                    if send(conn, pong) == Delivery::Full {
+                        self.room_stats.skipped();
+                    }
+                }
+            }
+            PlayerMsg::Chat { text } => {
+                let name = self
+                    .seats
+                    .get(&player)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                let line = encode(&ServerMsg::Chat { player, name, text });
+                for seat in self.seats.values() {
+                    if let Some(conn) = &seat.conn {
+                        // Documented: a chat line is lost for a member whose queue is full.
+                        if send(conn, line.clone()) == Delivery::Full {
+                            self.room_stats.skipped();
+                        }
+                    }
+                }
+            }
+            PlayerMsg::Resync => {
+                if let Some(seat) = self.seats.get_mut(&player) {
+                    seat.needs_snapshot = true;
+                }
+            }
+            PlayerMsg::Leave => {
+                self.remove(player);
+            }
+            PlayerMsg::Disconnected => self.disconnected(player),
+        }
+    }
+
+    fn rejected(&mut self, player: PlayerId, queued: Option<Result<(), Rejected>>) {
+        if let Some(Err(Rejected::Undecodable(why))) = queued {
+            let conn = self.seats.get_mut(&player).and_then(|s| {
+                let grace = self.config.reconnect_grace;
+                s.hold(std::time::Instant::now(), grace)
+            });
+            if let Some(conn) = conn {
+                self.guarded(|sim| sim.disconnected(player));
+                self.roster_changed();
+                conn.close(CloseCode::InvalidPayload, why);
+            }
+        }
     }
 }
 
@@ -572,7 +499,7 @@ impl<G: Game> Actor for Room<G> {
     fn started(&mut self, ctx: &mut Context<Self>) {
         // Inputs from every member arrive here; allow a generous burst per seat before a
         // session's try_send reports the room as full (the input is then dropped and counted).
-        ctx.set_mailbox_capacity((self.config.room_capacity as usize * 8).max(256));
+        ctx.set_mailbox_capacity((self.capacity() as usize * 8).max(256));
         let mut interval = tokio::time::interval_at(Instant::now() + self.period, self.period);
         interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let ticks = futures_util::stream::unfold(interval, |mut interval| async move {
@@ -599,169 +526,129 @@ impl<G: Game> StreamHandler<Instant> for Room<G> {
     }
 }
 
-impl<G: Game> Handler<Join<G>> for Room<G> {
+impl<G: Game> Handler<Join> for Room<G> {
     type Result = ();
 
-    /// Seats a new player or resumes a held seat with its token.
-    fn handle(&mut self, msg: Join<G>, ctx: &mut Context<Self>) {
-        let fail = |conn: &Connection<G>, code, message: &str| {
-            let _ = conn.events.try_send(SessionEvent::JoinFailed {
-                code,
-                message: message.into(),
-            });
+    /// Seats a new player (if the game admits it) or resumes a held seat with its token.
+    fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) {
+        let fail = |conn: &Connection, code, message: String| {
+            // A session that is already gone has nobody to tell.
+            let _ = conn
+                .events
+                .try_send(SessionEvent::JoinFailed { code, message });
         };
         if let Some(token) = msg.token {
             let found = self
-                .members
+                .seats
                 .iter()
-                .find(|(_, m)| m.token == token)
+                .find(|(_, s)| s.token == token)
                 .map(|(id, _)| *id);
             let Some(player) = found else {
                 return fail(
                     &msg.conn,
                     ErrorCode::BadToken,
-                    "unknown, expired or used token",
+                    "unknown, expired or used token".into(),
                 );
             };
-            let new_token = self.new_token(player);
             if self.guarded(|sim| sim.resume(player)).is_none() {
                 return msg
                     .conn
                     .close(CloseCode::InternalError, "the room's game failed");
             }
-            let Some(m) = self.members.get_mut(&player) else {
+            let token = self.new_token(player);
+            let Some(seat) = self.seats.get_mut(&player) else {
                 return;
             };
-            if let Some(old) = m.conn.take() {
+            if let Some(old) = seat.reconnect(msg.conn, token) {
                 old.close(
                     CloseCode::Replaced,
                     "the seat was resumed from another connection",
                 );
             }
-            m.conn = Some(msg.conn);
-            m.token = new_token;
-            m.held_until = None;
-            m.stuck_since = None;
-            m.needs_keyframe = false;
-            self.greet(player, false, ctx);
+            self.roster_changed();
+            if !self.welcome(player, ctx) {
+                self.disconnected(player);
+            }
             return;
         }
-        if self.closed {
-            self.lobby.do_send(RoomEvent::SeatFreed(self.id));
-            return fail(&msg.conn, ErrorCode::RoomNotFound, "the room is closing");
-        }
-        if self.members.len() >= self.config.room_capacity as usize {
-            self.lobby.do_send(RoomEvent::SeatFreed(self.id));
-            return fail(&msg.conn, ErrorCode::RoomFull, "the room is full");
-        }
-        let player = self.free_player_id();
-        let Some(entity) = self.guarded(|sim| sim.join(player)) else {
-            return msg.conn.close(
-                CloseCode::InternalError,
-                "the room's game failed; the room is closed",
-            );
+        let refuse = |room: &mut Self, code, message: String| {
+            room.lobby.do_send(RoomEvent::SeatFreed(room.id));
+            fail(&msg.conn, code, message);
         };
-        let token = self.new_token(player);
-        let member = Member {
-            name: msg.name,
-            entity,
-            token,
-            conn: Some(msg.conn),
-            needs_keyframe: false,
-            stuck_since: None,
-            held_until: None,
-        };
-        self.members.insert(player, member);
-        self.empty_since = None;
-        self.greet(player, true, ctx);
-    }
-}
-
-impl<G: Game> Handler<Input<G>> for Room<G> {
-    type Result = ();
-
-    /// Queues the input for the next tick; stale sequence numbers are dropped.
-    fn handle(&mut self, msg: Input<G>, _: &mut Context<Self>) {
-        if self.member(msg.from).is_some() {
-            if let Err(InputRejected::StaleSequence) =
-                self.sim.queue_input(msg.from.player, msg.seq, msg.input)
-            {
-                tracing::trace!(room = %self.id, player = %msg.from.player, "stale input dropped");
+        let full = self.seats.len() >= self.capacity() as usize;
+        let locked = self.sim.room_control().locked;
+        if self.closed || full || locked {
+            if let (Some(requeue), false) = (&msg.requeue, self.closed) {
+                // A quick match the lobby routed here before it heard of the lock: the lobby
+                // frees the seat and picks another room.
+                let request = JoinRequest {
+                    target: Target::QuickMatch {
+                        filter: requeue.filter.clone(),
+                    },
+                    game: requeue.game.clone(),
+                    options: requeue.options.clone(),
+                    name: msg.name,
+                    token: None,
+                    conn: msg.conn,
+                    bounces: requeue.bounces + 1,
+                };
+                self.lobby.do_send(RoomEvent::Bounced {
+                    room: self.id,
+                    request: Box::new(request),
+                });
+                return;
             }
         }
-    }
-}
-
-impl<G: Game> Handler<Chat> for Room<G> {
-    type Result = ();
-
-    /// Broadcasts the line with the sender's name.
-    fn handle(&mut self, msg: Chat, _: &mut Context<Self>) {
-        let Some(m) = self.member(msg.from) else {
+        if self.closed {
+            return refuse(self, ErrorCode::RoomNotFound, "the room is closing".into());
+        }
+        if full {
+            return refuse(self, ErrorCode::RoomFull, "the room is full".into());
+        }
+        if locked {
+            return refuse(self, ErrorCode::RoomLocked, "the room is locked".into());
+        }
+        let player = self.free_player_id();
+        match self.guarded(|sim| sim.admit(player, &msg.name)) {
+            None => {
+                return msg.conn.close(
+                    CloseCode::InternalError,
+                    "the room's game failed; the room is closed",
+                )
+            }
+            Some(Err(refusal)) => return refuse(self, ErrorCode::Refused, refusal.message),
+            Some(Ok(())) => {}
+        }
+        let token = self.new_token(player);
+        self.seats
+            .insert(player, Seat::new(msg.name.clone(), token, msg.conn));
+        if self.guarded(|sim| sim.join(player, &msg.name)).is_none() {
             return;
-        };
-        let line = ServerMsg::Chat {
-            player: msg.from.player,
-            name: m.name.clone(),
-            text: msg.text,
-        };
-        self.broadcast(&Self::encode(&line), false);
-    }
-}
-
-impl<G: Game> Handler<Ping> for Room<G> {
-    type Result = ();
-
-    /// Answers with the current tick, through the same queue as the deltas.
-    fn handle(&mut self, msg: Ping, _: &mut Context<Self>) {
-        if self.member(msg.from).is_some() {
-            let pong = Self::encode(&ServerMsg::Pong {
-                echo: msg.echo,
-                tick: self.sim.tick(),
-            });
-            self.send_to(msg.from.player, pong);
+        }
+        self.report_control();
+        self.empty_since = None;
+        self.roster_changed();
+        if !self.welcome(player, ctx) {
+            // Never announced (no token reached the client): free it.
+            self.remove(player);
         }
     }
 }
 
-impl<G: Game> Handler<Resync> for Room<G> {
+impl<G: Game> Handler<FromPlayer> for Room<G> {
     type Result = ();
 
-    /// Marks the member for a keyframe at the next tick.
-    fn handle(&mut self, msg: Resync, _: &mut Context<Self>) {
-        if let Some(m) = self.member(msg.from) {
-            m.needs_keyframe = true;
-        }
+    /// Inputs and commands are queued for the next tick; the rest is handled at once.
+    fn handle(&mut self, msg: FromPlayer, _: &mut Context<Self>) {
+        self.on_player(msg.from, msg.msg);
     }
 }
 
-impl<G: Game> Handler<Leave> for Room<G> {
-    type Result = ();
-
-    /// Frees the seat at once.
-    fn handle(&mut self, msg: Leave, _: &mut Context<Self>) {
-        if self.member(msg.from).is_some() {
-            self.remove(msg.from.player);
-        }
-    }
-}
-
-impl<G: Game> Handler<Disconnected> for Room<G> {
-    type Result = ();
-
-    /// Holds the seat for the reconnect grace (unless a newer connection already holds it).
-    fn handle(&mut self, msg: Disconnected, _: &mut Context<Self>) {
-        if self.member(msg.from).is_some() {
-            self.disconnected(msg.from.player);
-        }
-    }
-}
-
-impl<G: Game> Handler<Close> for Room<G> {
+impl<G: Game> Handler<CloseRoom> for Room<G> {
     type Result = ();
 
     /// Closes every member's connection and stops the room.
-    fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: CloseRoom, ctx: &mut Context<Self>) {
         self.close_all(msg.code, &msg.reason);
         ctx.stop();
     }

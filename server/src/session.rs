@@ -3,17 +3,20 @@
 //! This is the only module that touches `actix-web-actors` (deprecated upstream in favour of
 //! `actix-ws`), so switching is a change to this one file.
 //!
-//! A session reassembles fragmented messages up to the size limit, answers pings, decodes each
-//! binary message with the shared codec and forwards it to the lobby or its room. Everything the
-//! room sends arrives as [`Frame`]s of already-encoded bytes and is written as is. Bad input
+//! A session reassembles fragmented messages up to the size limit, answers WebSocket pings,
+//! decodes each binary message with the shared codec (the game's parts stay undecoded: the session
+//! knows no game) and forwards it to the lobby or its room. Everything the room sends arrives as
+//! [`Outgoing`] already-encoded bytes and is written as is. Bad input
 //! closes the connection with a precise code: 1003 for text, 1007 for a malformed message, 1009
 //! for one too large (as soon as a frame header claims too much: see `FrameGuard`), 1008 above
 //! the rate limit, 4005 for a message out of order, 1002 for a WebSocket protocol error.
 
 use crate::admission::Slot;
-use crate::lobby::{JoinRequest, Target};
-use crate::room::{self, Connection, Frame, Origin, Room, SessionEvent};
-use crate::{AppState, Game};
+use crate::connection::{Closer, Connection};
+use crate::messages::{
+    FromPlayer, JoinRequest, Origin, Outgoing, PlayerMsg, RoomLink, SessionEvent, Target,
+};
+use crate::AppState;
 use actix::prelude::*;
 use actix_http::ws::Item;
 use actix_web::dev::Extensions;
@@ -27,55 +30,37 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
-use tickroom_shared::protocol::{clean_name, MAX_CHAT_BYTES};
+use tickroom_shared::protocol::{clean_name, clean_text, MAX_CHAT_BYTES};
 use tickroom_shared::{
     ClientMsg, CloseCode, CodecError, DecodeLimits, ErrorCode, PlayerId, ServerMsg,
     PROTOCOL_VERSION, SUBPROTOCOL,
 };
 
+/// A client message with the game's parts left undecoded (the room decodes them).
+type AnyClientMsg = ClientMsg<rmpv::Value, rmpv::Value>;
+
 /// Close reasons are limited to 123 bytes by RFC 6455 (125 minus the code).
 const MAX_REASON_BYTES: usize = 123;
-
-/// Shuts a connection's socket down from any thread.
-///
-/// A session whose client stopped reading is not polled by actix-web at all (its response stream
-/// waits for the socket), so it cannot close itself. The room then calls [`Closer::close`], which
-/// shuts the socket down under the dispatcher's feet. It holds a duplicate of the socket's file
-/// descriptor, so the socket it shuts down is always this connection's, never a reused number.
-#[derive(Clone, Default)]
-pub struct Closer(Option<Arc<std::net::TcpStream>>);
-
-impl Closer {
-    /// Shuts both directions down; the connection ends at once. A no-op without a socket.
-    pub fn close(&self) {
-        if let Some(socket) = &self.0 {
-            // Fails only if the socket is already shut down or closed: nothing left to do.
-            let _ = socket.shutdown(std::net::Shutdown::Both);
-        }
-    }
-}
 
 /// A connection's socket descriptor, noted when it is accepted. Only an upgrade to a WebSocket
 /// duplicates it (for its [`Closer`]), so plain HTTP requests cost no extra descriptor.
 #[derive(Clone, Copy)]
 struct SocketFd(#[cfg(unix)] std::os::fd::RawFd);
 
-impl Closer {
-    /// A closer for the connection of the request being handled.
-    fn for_request(req: &HttpRequest) -> Closer {
-        #[cfg(unix)]
-        if let Some(SocketFd(raw)) = req.conn_data::<SocketFd>().copied() {
-            // SAFETY: the descriptor belongs to the connection whose request is being handled,
-            // and a connection's socket stays open at least until its request is answered.
-            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) };
-            if let Ok(owned) = fd.try_clone_to_owned() {
-                return Closer(Some(Arc::new(std::net::TcpStream::from(owned))));
-            }
+/// A closer for the connection of the request being handled.
+fn closer_for(req: &HttpRequest) -> Closer {
+    #[cfg(unix)]
+    if let Some(SocketFd(raw)) = req.conn_data::<SocketFd>().copied() {
+        // SAFETY: the descriptor belongs to the connection whose request is being handled,
+        // and a connection's socket stays open at least until its request is answered.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) };
+        if let Ok(owned) = fd.try_clone_to_owned() {
+            return Closer(Some(Arc::new(std::net::TcpStream::from(owned))));
         }
-        #[cfg(not(unix))]
-        let _ = req;
-        Closer::default()
     }
+    #[cfg(not(unix))]
+    let _ = req;
+    Closer::default()
 }
 
 /// `HttpServer::on_connect` hook: sets `TCP_NODELAY` and notes the socket for [`Closer`].
@@ -98,10 +83,10 @@ pub fn on_connect(conn: &dyn Any, data: &mut Extensions) {
 
 /// `GET /ws`: admits the request (subprotocol, origin, connection caps) and upgrades it to a
 /// [`Session`].
-pub async fn upgrade<G: Game>(
+pub async fn upgrade(
     req: HttpRequest,
     stream: web::Payload,
-    state: web::Data<AppState<G>>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
     if *state.shutdown.borrow() {
         state.stats.refuse("shutting_down");
@@ -117,10 +102,10 @@ pub async fn upgrade<G: Game>(
             return Ok(refusal.response());
         }
     };
-    let closer = Closer::for_request(&req);
+    let closer = closer_for(&req);
     let max = state.config.max_message_size;
     let guard = FrameGuard::new(stream, max);
-    let session = Session::<G>::new(state.into_inner(), closer, slot, guard.tripped.clone());
+    let session = Session::new(state.into_inner(), closer, slot, guard.tripped.clone());
     ws::WsResponseBuilder::new(session, &req, guard)
         .protocols(&[SUBPROTOCOL])
         .frame_size(max)
@@ -226,23 +211,20 @@ where
     }
 }
 
-enum Phase<G: Game> {
+enum Phase {
     /// Connected, not in a room.
     Lobby,
     /// A join is on its way to a room.
     Joining,
     /// Seated.
-    InRoom {
-        room: Addr<Room<G>>,
-        player: PlayerId,
-    },
+    InRoom { room: RoomLink, player: PlayerId },
 }
 
 /// One WebSocket connection.
-pub struct Session<G: Game> {
+pub struct Session {
     id: u64,
-    state: Arc<AppState<G>>,
-    phase: Phase<G>,
+    state: Arc<AppState>,
+    phase: Phase,
     closer: Closer,
     /// A fragmented message being reassembled.
     partial: Option<BytesMut>,
@@ -257,13 +239,8 @@ pub struct Session<G: Game> {
     oversized: Arc<AtomicBool>,
 }
 
-impl<G: Game> Session<G> {
-    fn new(
-        state: Arc<AppState<G>>,
-        closer: Closer,
-        slot: Slot,
-        oversized: Arc<AtomicBool>,
-    ) -> Self {
+impl Session {
+    fn new(state: Arc<AppState>, closer: Closer, slot: Slot, oversized: Arc<AtomicBool>) -> Self {
         let limits = DecodeLimits {
             max_bytes: state.config.max_message_size,
             ..DecodeLimits::default()
@@ -287,10 +264,10 @@ impl<G: Game> Session<G> {
         }
     }
 
-    /// The room and this seat. The session keeps one `Addr` and sends through it (never a
+    /// The room and this seat. The session keeps one recipient and sends through it (never a
     /// clone): actix lets each sender exceed a full mailbox by one message before refusing, so
     /// only a long-lived sender makes the room's mailbox limit hold.
-    fn seat(&self) -> Option<(&Addr<Room<G>>, Origin)> {
+    fn seat(&self) -> Option<(&RoomLink, Origin)> {
         match &self.phase {
             Phase::InRoom { room, player } => Some((
                 room,
@@ -360,7 +337,7 @@ impl<G: Game> Session<G> {
         let stats = &self.state.stats;
         stats.messages_in.inc();
         stats.bytes_in.inc_by(bytes.len() as u64);
-        let msg = match tickroom_shared::decode::<ClientMsg<G::Input>>(bytes, &self.limits) {
+        let msg = match tickroom_shared::decode::<AnyClientMsg>(bytes, &self.limits) {
             Ok(msg) => msg,
             Err(e @ CodecError::TooLarge { .. }) => {
                 return self.close(CloseCode::TooBig, &e.to_string(), ctx)
@@ -371,8 +348,11 @@ impl<G: Game> Session<G> {
             ClientMsg::Join {
                 version,
                 name,
+                game,
                 room,
                 create,
+                options,
+                filter,
                 token,
             } => {
                 if version != PROTOCOL_VERSION {
@@ -385,28 +365,34 @@ impl<G: Game> Session<G> {
                 if !matches!(self.phase, Phase::Lobby) {
                     return self.close(CloseCode::NotAllowed, "already in a room or joining", ctx);
                 }
-                let target = match (create, room) {
-                    (true, _) => Target::Create,
-                    (false, Some(id)) => Target::Room(id),
-                    (false, None) => Target::QuickMatch,
+                let target = match (room, create) {
+                    (Some(id), _) => Target::Room(id),
+                    (None, true) => Target::Create,
+                    (None, false) => Target::QuickMatch {
+                        filter: filter.unwrap_or_default(),
+                    },
                 };
                 let conn = Connection {
                     id: self.id,
-                    frames: ctx.address().recipient(),
+                    outgoing: ctx.address().recipient(),
                     events: ctx.address().recipient(),
                     closer: self.closer.clone(),
                 };
                 self.phase = Phase::Joining;
                 self.state.lobby.do_send(JoinRequest {
                     target,
+                    game,
+                    options,
                     name: clean_name(&name),
                     token,
                     conn,
+                    bounces: 0,
                 });
             }
             ClientMsg::Input { seq, input } => match self.seat() {
                 Some((room, from)) => {
-                    if room.try_send(room::Input { from, seq, input }).is_err() {
+                    let msg = PlayerMsg::Input { seq, input };
+                    if room.try_send(FromPlayer { from, msg }).is_err() {
                         stats.inputs_dropped.inc();
                     }
                 }
@@ -420,7 +406,10 @@ impl<G: Game> Session<G> {
                 Some((room, from)) => {
                     // If the room's queue is full the ping is lost, like an input: the client
                     // simply sees no pong for it.
-                    let _ = room.try_send(room::Ping { from, echo });
+                    let _ = room.try_send(FromPlayer {
+                        from,
+                        msg: PlayerMsg::Ping { echo },
+                    });
                 }
                 None => self.send(
                     &ServerMsg::Pong {
@@ -431,11 +420,15 @@ impl<G: Game> Session<G> {
                 ),
             },
             ClientMsg::Chat { text } => {
+                let text = clean_text(&text);
                 if text.len() > MAX_CHAT_BYTES {
                     return self.error(ErrorCode::BadRequest, "chat line too long", ctx);
                 }
                 match self.seat() {
-                    Some((room, from)) => room.do_send(room::Chat { from, text }),
+                    Some((room, from)) => room.do_send(FromPlayer {
+                        from,
+                        msg: PlayerMsg::Chat { text },
+                    }),
                     None => self.close(
                         CloseCode::NotAllowed,
                         "chat before the welcome: join a room first",
@@ -444,16 +437,33 @@ impl<G: Game> Session<G> {
                 }
             }
             ClientMsg::Resync => match self.seat() {
-                Some((room, from)) => room.do_send(room::Resync { from }),
+                Some((room, from)) => room.do_send(FromPlayer {
+                    from,
+                    msg: PlayerMsg::Resync,
+                }),
                 None => self.close(
                     CloseCode::NotAllowed,
                     "resync before the welcome: join a room first",
                     ctx,
                 ),
             },
+            ClientMsg::Command { id, command } => match self.seat() {
+                Some((room, from)) => room.do_send(FromPlayer {
+                    from,
+                    msg: PlayerMsg::Command { id, command },
+                }),
+                None => self.close(
+                    CloseCode::NotAllowed,
+                    "command before the welcome: join a room first",
+                    ctx,
+                ),
+            },
             ClientMsg::Leave => {
                 if let Some((room, from)) = self.seat() {
-                    room.do_send(room::Leave { from });
+                    room.do_send(FromPlayer {
+                        from,
+                        msg: PlayerMsg::Leave,
+                    });
                 }
                 self.phase = Phase::Lobby;
                 self.close(CloseCode::Normal, "left", ctx);
@@ -508,7 +518,7 @@ impl<G: Game> Session<G> {
     }
 }
 
-impl<G: Game> Actor for Session<G> {
+impl Actor for Session {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
@@ -553,12 +563,15 @@ impl<G: Game> Actor for Session<G> {
     fn stopped(&mut self, _: &mut Self::Context) {
         self.state.stats.sessions_open.dec();
         if let Some((room, from)) = self.seat() {
-            room.do_send(room::Disconnected { from });
+            room.do_send(FromPlayer {
+                from,
+                msg: PlayerMsg::Disconnected,
+            });
         }
     }
 }
 
-impl<G: Game> StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session<G> {
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         self.last_seen = Instant::now();
         if self.rate.check().is_err() {
@@ -619,22 +632,22 @@ impl<G: Game> StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session<
     }
 }
 
-impl<G: Game> Handler<Frame> for Session<G> {
+impl Handler<Outgoing> for Session {
     type Result = ();
 
     /// Writes already-encoded bytes from the room.
-    fn handle(&mut self, frame: Frame, ctx: &mut Self::Context) {
+    fn handle(&mut self, frame: Outgoing, ctx: &mut Self::Context) {
         self.state.stats.messages_out.inc();
         self.state.stats.bytes_out.inc_by(frame.0.len() as u64);
         ctx.binary(frame.0);
     }
 }
 
-impl<G: Game> Handler<SessionEvent<G>> for Session<G> {
+impl Handler<SessionEvent> for Session {
     type Result = ();
 
     /// Follows the join's outcome or a close request.
-    fn handle(&mut self, event: SessionEvent<G>, ctx: &mut Self::Context) {
+    fn handle(&mut self, event: SessionEvent, ctx: &mut Self::Context) {
         match event {
             SessionEvent::Joined { room, player } => self.phase = Phase::InRoom { room, player },
             SessionEvent::JoinFailed { code, message } => {

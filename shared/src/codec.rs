@@ -88,23 +88,68 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], limits: &DecodeLimits) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arena::ArenaInput;
-    use crate::protocol::{ClientMsg, ErrorCode, RosterEntry, ServerMsg};
-    use crate::world::{Delta, Entity, Fields};
+    use crate::delta::{Acks, Event, Record, Segment};
+    use crate::protocol::{ClientMsg, ErrorCode, Refusal, RosterEntry, ServerMsg};
+    use crate::schema::Value;
     use crate::{EntityId, InputSeq, PlayerId, RoomId, Tick};
     use proptest::prelude::*;
 
-    type Client = ClientMsg<ArenaInput>;
+    type Client = ClientMsg<(i8, i8), rmpv::Value>;
 
     fn limits() -> DecodeLimits {
         DecodeLimits::default()
     }
 
-    fn entity_strategy() -> impl Strategy<Value = Entity> {
-        (any::<u32>(), prop::array::uniform8(any::<i32>())).prop_map(|(id, f)| Entity {
-            id: EntityId(id),
-            fields: Fields(f),
-        })
+    fn value_strategy() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<i32>().prop_map(|v| Value::Int(v.into())),
+            "[a-z]{0,8}".prop_map(Value::Text),
+        ]
+    }
+
+    fn record_strategy() -> impl Strategy<Value = Record> {
+        (
+            any::<u32>(),
+            any::<u16>(),
+            prop::collection::btree_map(0u8..32, value_strategy(), 0..6),
+        )
+            .prop_map(|(id, kind, values)| Record {
+                id: EntityId(id),
+                kind,
+                values: values.into_iter().collect(),
+            })
+    }
+
+    fn segment_strategy() -> impl Strategy<Value = Segment> {
+        (
+            prop::collection::vec(any::<u32>().prop_map(EntityId), 0..4),
+            prop::collection::vec(record_strategy(), 0..4),
+            prop::collection::vec(record_strategy(), 0..4),
+        )
+            .prop_map(|(removed, mut changed, added)| {
+                for r in &mut changed {
+                    r.kind = 0; // not on the wire for changed records
+                }
+                Segment {
+                    removed,
+                    changed,
+                    added,
+                }
+            })
+    }
+
+    fn acks_strategy() -> impl Strategy<Value = Acks> {
+        (
+            prop::collection::btree_set(0u32..200, 0..10),
+            prop::collection::vec((any::<u32>(), any::<u32>()), 0..4),
+        )
+            .prop_map(|(stepped, set)| Acks {
+                stepped: stepped.into_iter().map(PlayerId).collect(),
+                set: set
+                    .into_iter()
+                    .map(|(p, s)| (PlayerId(p), InputSeq(s)))
+                    .collect(),
+            })
     }
 
     fn client_strategy() -> impl Strategy<Value = Client> {
@@ -119,67 +164,62 @@ mod tests {
                 .prop_map(|(version, name, room, create, token)| ClientMsg::Join {
                     version,
                     name,
+                    game: Some("cards".into()),
                     room: room.map(RoomId),
                     create,
+                    options: None,
+                    filter: None,
                     token,
                 }),
             (any::<u32>(), any::<i8>(), any::<i8>()).prop_map(|(seq, dx, dy)| ClientMsg::Input {
                 seq: InputSeq(seq),
-                input: ArenaInput { dx, dy }
+                input: (dx, dy)
             }),
             any::<u64>().prop_map(|echo| ClientMsg::Ping { echo }),
             ".{0,80}".prop_map(|text| ClientMsg::Chat { text }),
             Just(ClientMsg::Leave),
             Just(ClientMsg::Resync),
+            (any::<u32>(), any::<i64>()).prop_map(|(id, v)| ClientMsg::Command {
+                id,
+                command: rmpv::Value::from(v)
+            }),
         ]
     }
 
     fn server_strategy() -> impl Strategy<Value = ServerMsg> {
-        let entities = || prop::collection::vec(entity_strategy(), 0..12);
+        let segments = || prop::collection::vec(segment_strategy(), 0..3);
+        let events = || {
+            prop::collection::vec(
+                ("[a-z]{1,6}", any::<i32>()).prop_map(|(name, v)| Event {
+                    name,
+                    payload: rmpv::Value::from(v),
+                }),
+                0..3,
+            )
+        };
         prop_oneof![
-            (
-                any::<u32>(),
-                any::<u32>(),
-                any::<u16>(),
-                any::<u64>(),
-                ".{0,20}"
-            )
-                .prop_map(|(p, r, rate, tick, token)| ServerMsg::Welcome {
-                    player: PlayerId(p),
-                    entity: EntityId(p),
-                    room: RoomId(r),
-                    tick_rate: rate,
+            (any::<u64>(), segments(), events(), acks_strategy()).prop_map(
+                |(tick, segments, events, acks)| ServerMsg::Snapshot {
                     tick: Tick(tick),
-                    token,
-                    game: "arena".into(),
-                    fields: vec!["ack".into(), "x".into()],
-                }),
-            (any::<u64>(), entities()).prop_map(|(t, entities)| ServerMsg::Snapshot {
-                tick: Tick(t),
-                entities
-            }),
-            (
-                any::<u64>(),
-                0u64..5,
-                entities(),
-                entities(),
-                prop::collection::vec(any::<u32>(), 0..5)
-            )
-                .prop_map(|(t, back, added, changed, removed)| {
-                    let tick = Tick(t.max(back));
-                    ServerMsg::Delta(Delta {
-                        tick,
-                        base: Tick(tick.0 - back),
-                        added,
-                        changed,
-                        removed: removed.into_iter().map(EntityId).collect(),
-                    })
-                }),
-            (any::<u64>(), any::<u64>()).prop_map(|(echo, t)| ServerMsg::Pong {
+                    segments,
+                    events,
+                    acks
+                }
+            ),
+            (any::<u64>(), 0u64..3, segments(), events(), acks_strategy()).prop_map(
+                |(tick, back, segments, events, acks)| ServerMsg::Delta {
+                    tick: Tick(tick.max(back)),
+                    base: Tick(tick.max(back) - back),
+                    segments,
+                    events,
+                    acks
+                }
+            ),
+            (any::<u64>(), any::<u64>()).prop_map(|(echo, tick)| ServerMsg::Pong {
                 echo,
-                tick: Tick(t)
+                tick: Tick(tick)
             }),
-            (any::<u32>(), ".{0,10}", ".{0,40}").prop_map(|(p, name, text)| ServerMsg::Chat {
+            (any::<u32>(), ".{0,10}", ".{0,20}").prop_map(|(p, name, text)| ServerMsg::Chat {
                 player: PlayerId(p),
                 name,
                 text
@@ -190,22 +230,26 @@ mod tests {
                         .into_iter()
                         .map(|(p, name, connected)| RosterEntry {
                             player: PlayerId(p),
-                            entity: EntityId(p),
                             name,
                             connected,
                         })
                         .collect(),
                 }
             }),
-            ".{0,30}".prop_map(|message| ServerMsg::Error {
-                code: ErrorCode::RoomFull,
+            (0usize..ErrorCode::ALL.len(), ".{0,20}").prop_map(|(i, message)| ServerMsg::Error {
+                code: ErrorCode::ALL[i],
                 message
+            }),
+            (any::<u32>(), any::<Option<(String, String)>>()).prop_map(|(id, r)| {
+                ServerMsg::CommandResult {
+                    id,
+                    refusal: r.map(|(code, message)| Refusal { code, message }),
+                }
             }),
         ]
     }
 
     proptest! {
-        /// Every client message survives encode then decode unchanged.
         #[test]
         fn client_messages_round_trip(msg in client_strategy()) {
             let bytes = encode(&msg).unwrap();
@@ -213,7 +257,6 @@ mod tests {
             prop_assert_eq!(back, msg);
         }
 
-        /// Every server message survives encode then decode unchanged.
         #[test]
         fn server_messages_round_trip(msg in server_strategy()) {
             let bytes = encode(&msg).unwrap();
@@ -221,23 +264,21 @@ mod tests {
             prop_assert_eq!(back, msg);
         }
 
-        /// Decoding arbitrary bytes returns an error or a message, never panics.
         #[test]
         fn decoding_garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
             let _ = decode::<Client>(&bytes, &limits());
             let _ = decode::<ServerMsg>(&bytes, &limits());
         }
 
-        /// Mutating a valid message (the likeliest kind of garbage) never panics either.
         #[test]
         fn decoding_mutated_messages_never_panics(
             msg in server_strategy(),
             flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
         ) {
             let mut bytes = encode(&msg).unwrap();
-            for (i, b) in flips {
-                let at = i.index(bytes.len());
-                bytes[at] = b;
+            for (at, b) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
             }
             let _ = decode::<ServerMsg>(&bytes, &limits());
         }
@@ -259,8 +300,8 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused() {
-        // [1, 1, [[[[ ... ]]]]]: an input whose payload nests 10,000 arrays.
-        let mut bytes = vec![0x93, 0x01, 0x01];
+        // [6, 1, [[[[ ... ]]]]]: a command whose payload nests 10,000 arrays.
+        let mut bytes = vec![0x93, 0x06, 0x01];
         bytes.extend(std::iter::repeat_n(0x91, 10_000));
         bytes.push(0xc0);
         let err = decode::<Client>(&bytes, &limits()).unwrap_err();
@@ -269,13 +310,10 @@ mod tests {
 
     #[test]
     fn huge_claimed_length_fails_without_allocating() {
-        // array32 claiming 4 billion elements, then nothing.
         let bytes = [0xdd, 0xff, 0xff, 0xff, 0xff];
         assert!(decode::<Client>(&bytes, &limits()).is_err());
-        // A snapshot whose entity list claims 4 billion elements.
-        let bytes = [0x93, 0x01, 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff];
+        let bytes = [0x95, 0x01, 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff];
         assert!(decode::<ServerMsg>(&bytes, &limits()).is_err());
-        // A string claiming 4 GiB.
         let bytes = [0x92, 0x03, 0xdb, 0xff, 0xff, 0xff, 0xff];
         assert!(decode::<Client>(&bytes, &limits()).is_err());
     }
@@ -292,33 +330,73 @@ mod tests {
 
     #[test]
     fn extra_and_missing_fields_are_refused() {
-        // Ping with an extra element, and Ping with none.
         assert!(decode::<Client>(&[0x93, 0x02, 0x01, 0x01], &limits()).is_err());
         assert!(decode::<Client>(&[0x91, 0x02], &limits()).is_err());
-        // Unknown tag.
         assert!(decode::<Client>(&[0x91, 0x09], &limits()).is_err());
-        // Not an array at all.
         assert!(decode::<Client>(&[0x07], &limits()).is_err());
     }
 
     #[test]
-    fn delta_layout_is_compact() {
-        // A moving player: ack +1, x +27, y -27 quarter units.
-        let delta = Delta {
+    fn strings_sent_as_bin_are_refused() {
+        // Chat [3, bin "hi"]
+        assert!(decode::<Client>(&[0x92, 0x03, 0xc4, 0x02, b'h', b'i'], &limits()).is_err());
+        assert!(decode::<Client>(&[0x92, 0x03, 0xa2, b'h', b'i'], &limits()).is_ok());
+    }
+
+    #[test]
+    fn join_options_must_be_a_map() {
+        let join = |options| Client::Join {
+            version: 2,
+            name: "a".into(),
+            game: None,
+            room: None,
+            create: true,
+            options,
+            filter: None,
+            token: None,
+        };
+        let ok = encode(&join(Some(rmpv::Value::Map(vec![])))).unwrap();
+        assert!(decode::<Client>(&ok, &limits()).is_ok());
+        let bad = encode(&join(Some(rmpv::Value::from(3)))).unwrap();
+        assert!(decode::<Client>(&bad, &limits()).is_err());
+    }
+
+    #[test]
+    fn assembled_delta_equals_the_serde_encoding() {
+        let seg = Segment {
+            removed: vec![],
+            changed: vec![Record {
+                id: EntityId(3),
+                kind: 0,
+                values: vec![(1, Value::Int(27)), (2, Value::Int(-27))],
+            }],
+            added: vec![],
+        };
+        let acks = Acks {
+            stepped: vec![PlayerId(3)],
+            set: vec![],
+        };
+        let msg = ServerMsg::Delta {
             tick: Tick(1000),
             base: Tick(999),
-            added: vec![],
-            changed: vec![Entity {
-                id: EntityId(3),
-                fields: Fields([1, 0, 27, -27, 0, 0, 0, 0]),
-            }],
-            removed: vec![],
+            segments: vec![seg.clone()],
+            events: vec![],
+            acks: acks.clone(),
         };
-        let bytes = encode(&ServerMsg::Delta(delta)).unwrap();
-        // [2, 1000, 1, [], [3, 0b1101, 1, 27, -27], []]
+        let mut out = Vec::new();
+        crate::protocol::write_delta_head(&mut out, Tick(1000), 1, 1);
+        out.extend(encode(&seg).unwrap());
+        crate::protocol::write_array_len(&mut out, 0);
+        out.extend(encode(&acks).unwrap());
+        assert_eq!(out, encode(&msg).unwrap());
+        // [2, 1000, 1, [[[], [3, 0b110, 27, -27], []]], [], [bin 0b1000, []]]: a moving entity
+        // costs 4 bytes.
         assert_eq!(
-            bytes,
-            [0x96, 0x02, 0xcd, 0x03, 0xe8, 0x01, 0x90, 0x95, 0x03, 0x0d, 0x01, 0x1b, 0xe5, 0x90]
+            out,
+            [
+                0x96, 0x02, 0xcd, 0x03, 0xe8, 0x01, 0x91, 0x93, 0x90, 0x94, 0x03, 0x06, 0x1b, 0xe5,
+                0x90, 0x90, 0x92, 0xc4, 0x01, 0x08, 0x90
+            ]
         );
     }
 }

@@ -1,55 +1,65 @@
-//! Client and server messages and their exact wire layout.
+//! Client and server messages and their exact wire layout (protocol version 2).
 //!
 //! Every message is one MessagePack **array** whose first element is a small integer tag and whose
 //! other elements are the variant's fields in declaration order. Arrays rather than maps because
-//! the delta goes to every client 30 times a second: field names would cost more than the data.
-//! `PROTOCOL.md` documents every message with a hex example; [`crate::typescript`] generates the
-//! browser client's mirror from [`ClientMsg::LAYOUT`] and [`ServerMsg::LAYOUT`].
+//! deltas go to every client 30 times a second: field names would cost more than the data.
+//! `PROTOCOL.md` documents every message; `shared/golden/messages.json` holds example bytes.
+//!
+//! Game-defined parts (inputs, commands, options, events, results) are type parameters or
+//! [`rmpv::Value`]s, so this crate knows no game.
 
-use crate::ids::{EntityId, InputSeq, PlayerId, RoomId, Tick};
-use crate::world::{Delta, Entity};
+use crate::delta::{Acks, Event, Segment};
+use crate::ids::{PlayerId, RoomId, Tick};
+use crate::schema::KindSchema;
 use serde::de::{self, DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
-use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
 /// Version of the message layout. A client sends it in [`ClientMsg::Join`]; a mismatch is refused
-/// with [`ErrorCode::VersionMismatch`].
-pub const PROTOCOL_VERSION: u16 = 1;
+/// with [`ErrorCode::VersionMismatch`] and close [`CloseCode::VersionMismatch`].
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// WebSocket subprotocol a client must offer in `Sec-WebSocket-Protocol`; the server echoes it.
-pub const SUBPROTOCOL: &str = "tickroom.v1";
+pub const SUBPROTOCOL: &str = "tickroom.v2";
 
-/// Longest player name accepted, in bytes of UTF-8; longer names are truncated at a char boundary.
+/// Longest player name kept, in bytes of UTF-8; longer names are cut at a char boundary.
 pub const MAX_NAME_BYTES: usize = 32;
 
-/// Longest chat line accepted, in bytes of UTF-8; longer lines are refused with
+/// Longest chat line accepted, in bytes of UTF-8 after cleaning; longer lines are refused with
 /// [`ErrorCode::BadRequest`].
 pub const MAX_CHAT_BYTES: usize = 256;
 
-/// What a client sends. `I` is the game's input type (for the demo, [`crate::arena::ArenaInput`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClientMsg<I> {
-    /// Take a seat: in `room`, or by quick match when `room` is `None` (the fullest room with a
-    /// free seat, else a new one), or in a brand-new room when `create` is set. With `token` from an
-    /// earlier [`ServerMsg::Welcome`], resume that seat instead.
+/// Game options, events payloads and results: any MessagePack value the game defines.
+pub type GameValue = rmpv::Value;
+
+/// What a client sends. `I` is the game's input type, `C` its command type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientMsg<I, C> {
+    /// Take a seat; see `PROTOCOL.md` for how `token`, `room`, `create` and quick match combine.
     Join {
         /// Must equal [`PROTOCOL_VERSION`].
         version: u16,
-        /// Display name, at most [`MAX_NAME_BYTES`].
+        /// Display name (cleaned by the server, see [`clean_name`]).
         name: String,
+        /// Game to play; `None` for the server's default game.
+        game: Option<String>,
         /// Room to join; `None` for quick match.
         room: Option<RoomId>,
-        /// Open a new room (ignores `room`).
+        /// Open a new room.
         create: bool,
-        /// Reconnect token from the previous session's welcome.
+        /// Options for a room this join creates (a map, game-defined).
+        options: Option<GameValue>,
+        /// Quick match only into rooms whose metadata holds every pair.
+        filter: Option<BTreeMap<String, String>>,
+        /// Reconnect token from an earlier welcome.
         token: Option<String>,
     },
-    /// One input, applied at the next tick in arrival order.
+    /// One continuous input, applied at the next tick in arrival order.
     Input {
         /// Strictly increasing per connection, from 1.
-        seq: InputSeq,
+        seq: crate::InputSeq,
         /// The game's input.
         input: I,
     },
@@ -63,61 +73,106 @@ pub enum ClientMsg<I> {
         /// At most [`MAX_CHAT_BYTES`].
         text: String,
     },
-    /// Leave the room for good (the seat is released at once, no reconnect grace).
+    /// Leave the room for good.
     Leave,
-    /// Ask for a full snapshot: the client saw a gap in the delta chain.
+    /// Ask for a keyframe.
     Resync,
+    /// A discrete, reliable action, answered by [`ServerMsg::CommandResult`].
+    Command {
+        /// Chosen by the client, echoed in the result.
+        id: u32,
+        /// The game's command.
+        command: C,
+    },
 }
 
 /// A player in [`ServerMsg::Roster`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RosterEntry {
     /// The player.
     pub player: PlayerId,
-    /// The player's entity in the world.
-    pub entity: EntityId,
     /// Display name.
     pub name: String,
     /// False while the seat is held for a reconnect.
     pub connected: bool,
 }
 
-/// What the server sends.
+/// Why the game refused a command (or a joiner): a machine code and a human message.
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Game-defined, stable (`not_your_turn`).
+    pub code: String,
+    /// For humans.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal with this code and message.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// What the server sends.
+#[derive(Clone, Debug, PartialEq)]
 pub enum ServerMsg {
-    /// First reply to a successful join; the full snapshot follows.
+    /// First reply to a successful join; roster and snapshot follow at the next tick.
     Welcome {
         /// You.
         player: PlayerId,
-        /// Your entity in the world.
-        entity: EntityId,
         /// The room you are in.
         room: RoomId,
-        /// Simulation ticks per second.
-        tick_rate: u16,
-        /// The room's tick when you joined.
-        tick: Tick,
-        /// Secret to resume this seat after a dropped connection (single use).
-        token: String,
-        /// Name of the game the room runs.
+        /// The game it runs.
         game: String,
-        /// Names of the entity fields, by index; field 0 is always `"ack"`.
-        fields: Vec<String>,
+        /// Ticks per second.
+        tick_rate: u16,
+        /// Deltas only on ticks where something changed (plus keep-alives).
+        on_change: bool,
+        /// The room's tick when the join was accepted.
+        tick: Tick,
+        /// Secret to resume this seat (single use).
+        token: String,
+        /// Every entity kind of the game.
+        kinds: Vec<KindSchema>,
     },
-    /// The full world at `tick` (on join, and as a keyframe after a gap).
+    /// A keyframe: clear the replica, then apply.
     Snapshot {
         /// Tick of this state.
         tick: Tick,
-        /// Every entity, sorted by id.
-        entities: Vec<Entity>,
+        /// One segment per scope the client sees.
+        segments: Vec<Segment>,
+        /// Events the client has not received yet.
+        events: Vec<Event>,
+        /// Every non-zero ack.
+        acks: Acks,
     },
-    /// Changes from one tick to the next.
-    Delta(Delta),
+    /// Changes from tick `base` to tick `tick`.
+    Delta {
+        /// The tick this delta produces.
+        tick: Tick,
+        /// The tick it builds on.
+        base: Tick,
+        /// One segment per scope that concerns the client.
+        segments: Vec<Segment>,
+        /// This tick's events for the client.
+        events: Vec<Event>,
+        /// Acks that moved.
+        acks: Acks,
+    },
     /// Answer to [`ClientMsg::Ping`].
     Pong {
-        /// The client's `echo`, unchanged.
+        /// The client's `echo`.
         echo: u64,
-        /// The room's current tick.
+        /// The room's current tick (0 outside a room).
         tick: Tick,
     },
     /// A chat line.
@@ -129,17 +184,29 @@ pub enum ServerMsg {
         /// The line.
         text: String,
     },
-    /// Players in the room; sent on join and whenever it changes.
+    /// Players in the room.
     Roster {
         /// Every seated player, by id.
         players: Vec<RosterEntry>,
     },
-    /// A request failed; the connection stays open (fatal problems close it instead).
+    /// A request failed; the connection stays open.
     Error {
         /// Machine-readable reason.
         code: ErrorCode,
         /// Human-readable detail.
         message: String,
+    },
+    /// The outcome of a [`ClientMsg::Command`].
+    CommandResult {
+        /// The command's id.
+        id: u32,
+        /// `None` when applied.
+        refusal: Option<Refusal>,
+    },
+    /// The game ended the room; a close 1000 follows.
+    Ended {
+        /// Game-defined result.
+        result: GameValue,
     },
 }
 
@@ -147,7 +214,7 @@ pub enum ServerMsg {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum ErrorCode {
-    /// The request is not acceptable (e.g. a chat line over the length limit).
+    /// The request is not acceptable (a chat line too long, unreadable options).
     BadRequest = 1,
     /// [`ClientMsg::Join::version`] differs from [`PROTOCOL_VERSION`].
     VersionMismatch = 2,
@@ -157,36 +224,33 @@ pub enum ErrorCode {
     RoomFull = 4,
     /// The reconnect token is unknown, expired or already used.
     BadToken = 5,
-    /// The server is at its room limit.
+    /// The server is at its room limit or shutting down.
     ServerFull = 6,
+    /// The game refused the joiner.
+    Refused = 7,
+    /// The room is locked.
+    RoomLocked = 8,
+    /// No game of that name.
+    UnknownGame = 9,
 }
 
 impl ErrorCode {
-    /// Every code, for documentation and generated bindings.
-    pub const ALL: [ErrorCode; 6] = [
+    /// Every code.
+    pub const ALL: [ErrorCode; 9] = [
         ErrorCode::BadRequest,
         ErrorCode::VersionMismatch,
         ErrorCode::RoomNotFound,
         ErrorCode::RoomFull,
         ErrorCode::BadToken,
         ErrorCode::ServerFull,
+        ErrorCode::Refused,
+        ErrorCode::RoomLocked,
+        ErrorCode::UnknownGame,
     ];
 
     /// Parse a wire value.
     pub fn from_u16(v: u16) -> Option<ErrorCode> {
         Self::ALL.into_iter().find(|c| *c as u16 == v)
-    }
-
-    /// Stable name used in generated bindings.
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorCode::BadRequest => "BadRequest",
-            ErrorCode::VersionMismatch => "VersionMismatch",
-            ErrorCode::RoomNotFound => "RoomNotFound",
-            ErrorCode::RoomFull => "RoomFull",
-            ErrorCode::BadToken => "BadToken",
-            ErrorCode::ServerFull => "ServerFull",
-        }
     }
 }
 
@@ -194,40 +258,37 @@ impl ErrorCode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum CloseCode {
-    /// The client left, or the room closed normally.
+    /// The client left, the room closed, or the game ended it.
     Normal = 1000,
     /// The server is shutting down.
     GoingAway = 1001,
-    /// A WebSocket protocol violation (e.g. a bad fragment sequence).
+    /// A WebSocket protocol violation.
     ProtocolError = 1002,
     /// A text frame: the protocol is binary only.
     Unsupported = 1003,
     /// A binary frame that is not a valid message.
     InvalidPayload = 1007,
-    /// A rule was broken (e.g. input rate limit).
+    /// A rule was broken (the message rate limit).
     Policy = 1008,
     /// A message larger than the limit.
     TooBig = 1009,
     /// The room failed (its game panicked).
     InternalError = 1011,
-    /// No join within the handshake timeout.
+    /// No join within the join timeout.
     JoinTimeout = 4000,
-    /// Reserved, not sent today: a connection that cannot keep up is shut down without a close
-    /// frame, since none could reach it.
-    TooSlow = 4001,
     /// The seat was resumed from another connection with the reconnect token.
     Replaced = 4002,
     /// No frame from the client within the idle timeout.
     IdleTimeout = 4003,
     /// The join's protocol version is not the server's.
     VersionMismatch = 4004,
-    /// A message not allowed in the connection's state (input before the welcome, a second join).
+    /// A message not allowed in the connection's state.
     NotAllowed = 4005,
 }
 
 impl CloseCode {
-    /// Every code, for documentation and generated bindings.
-    pub const ALL: [CloseCode; 14] = [
+    /// Every code.
+    pub const ALL: [CloseCode; 13] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -237,32 +298,11 @@ impl CloseCode {
         CloseCode::TooBig,
         CloseCode::InternalError,
         CloseCode::JoinTimeout,
-        CloseCode::TooSlow,
         CloseCode::Replaced,
         CloseCode::IdleTimeout,
         CloseCode::VersionMismatch,
         CloseCode::NotAllowed,
     ];
-
-    /// Stable name used in generated bindings.
-    pub fn name(self) -> &'static str {
-        match self {
-            CloseCode::Normal => "Normal",
-            CloseCode::GoingAway => "GoingAway",
-            CloseCode::ProtocolError => "ProtocolError",
-            CloseCode::Unsupported => "Unsupported",
-            CloseCode::InvalidPayload => "InvalidPayload",
-            CloseCode::Policy => "Policy",
-            CloseCode::TooBig => "TooBig",
-            CloseCode::InternalError => "InternalError",
-            CloseCode::JoinTimeout => "JoinTimeout",
-            CloseCode::TooSlow => "TooSlow",
-            CloseCode::Replaced => "Replaced",
-            CloseCode::IdleTimeout => "IdleTimeout",
-            CloseCode::VersionMismatch => "VersionMismatch",
-            CloseCode::NotAllowed => "NotAllowed",
-        }
-    }
 }
 
 impl Serialize for ErrorCode {
@@ -276,17 +316,6 @@ impl<'de> Deserialize<'de> for ErrorCode {
         let v = u16::deserialize(d)?;
         ErrorCode::from_u16(v).ok_or_else(|| de::Error::custom(format!("unknown error code {v}")))
     }
-}
-
-/// Wire layout of one message variant, for documentation and generated bindings.
-#[derive(Debug)]
-pub struct VariantLayout {
-    /// The tag, the array's first element.
-    pub tag: u8,
-    /// Variant name.
-    pub name: &'static str,
-    /// The fields after the tag: name and TypeScript type.
-    pub fields: &'static [(&'static str, &'static str)],
 }
 
 /// Client message tags.
@@ -303,6 +332,8 @@ pub mod client_tag {
     pub const LEAVE: u8 = 4;
     /// [`super::ClientMsg::Resync`]
     pub const RESYNC: u8 = 5;
+    /// [`super::ClientMsg::Command`]
+    pub const COMMAND: u8 = 6;
 }
 
 /// Server message tags.
@@ -321,144 +352,71 @@ pub mod server_tag {
     pub const ROSTER: u8 = 5;
     /// [`super::ServerMsg::Error`]
     pub const ERROR: u8 = 6;
-}
-
-impl<I> ClientMsg<I> {
-    /// The wire layout of every variant (the `input` field's type is the game's).
-    pub const LAYOUT: &'static [VariantLayout] = &[
-        VariantLayout {
-            tag: client_tag::JOIN,
-            name: "Join",
-            fields: &[
-                ("version", "number"),
-                ("name", "string"),
-                ("room", "number | null"),
-                ("create", "boolean"),
-                ("token", "string | null"),
-            ],
-        },
-        VariantLayout {
-            tag: client_tag::INPUT,
-            name: "Input",
-            fields: &[("seq", "number"), ("input", "unknown")],
-        },
-        VariantLayout {
-            tag: client_tag::PING,
-            name: "Ping",
-            fields: &[("echo", "number")],
-        },
-        VariantLayout {
-            tag: client_tag::CHAT,
-            name: "Chat",
-            fields: &[("text", "string")],
-        },
-        VariantLayout {
-            tag: client_tag::LEAVE,
-            name: "Leave",
-            fields: &[],
-        },
-        VariantLayout {
-            tag: client_tag::RESYNC,
-            name: "Resync",
-            fields: &[],
-        },
-    ];
-}
-
-impl ServerMsg {
-    /// The wire layout of every variant. `entities`, `added` and `changed` are flat integer arrays
-    /// (see [`crate::world`]); a roster entry is `[player, entity, name, connected]`.
-    pub const LAYOUT: &'static [VariantLayout] = &[
-        VariantLayout {
-            tag: server_tag::WELCOME,
-            name: "Welcome",
-            fields: &[
-                ("player", "number"),
-                ("entity", "number"),
-                ("room", "number"),
-                ("tickRate", "number"),
-                ("tick", "number"),
-                ("token", "string"),
-                ("game", "string"),
-                ("fields", "string[]"),
-            ],
-        },
-        VariantLayout {
-            tag: server_tag::SNAPSHOT,
-            name: "Snapshot",
-            fields: &[("tick", "number"), ("entities", "number[]")],
-        },
-        VariantLayout {
-            tag: server_tag::DELTA,
-            name: "Delta",
-            fields: &[
-                ("tick", "number"),
-                ("back", "number"),
-                ("added", "number[]"),
-                ("changed", "number[]"),
-                ("removed", "number[]"),
-            ],
-        },
-        VariantLayout {
-            tag: server_tag::PONG,
-            name: "Pong",
-            fields: &[("echo", "number"), ("tick", "number")],
-        },
-        VariantLayout {
-            tag: server_tag::CHAT,
-            name: "Chat",
-            fields: &[("player", "number"), ("name", "string"), ("text", "string")],
-        },
-        VariantLayout {
-            tag: server_tag::ROSTER,
-            name: "Roster",
-            fields: &[("players", "[number, number, string, boolean][]")],
-        },
-        VariantLayout {
-            tag: server_tag::ERROR,
-            name: "Error",
-            fields: &[("code", "number"), ("message", "string")],
-        },
-    ];
+    /// [`super::ServerMsg::CommandResult`]
+    pub const COMMAND_RESULT: u8 = 7;
+    /// [`super::ServerMsg::Ended`]
+    pub const ENDED: u8 = 8;
 }
 
 // ----- Serialization: one array per message, tag first. -----
 
-impl<I: Serialize> Serialize for ClientMsg<I> {
+impl<I: Serialize, C: Serialize> Serialize for ClientMsg<I, C> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use client_tag::*;
         match self {
             ClientMsg::Join {
                 version,
                 name,
+                game,
                 room,
                 create,
+                options,
+                filter,
                 token,
-            } => (JOIN, version, name, room, create, token).serialize(s),
+            } => (
+                JOIN, version, name, game, room, create, options, filter, token,
+            )
+                .serialize(s),
             ClientMsg::Input { seq, input } => (INPUT, seq, input).serialize(s),
             ClientMsg::Ping { echo } => (PING, echo).serialize(s),
             ClientMsg::Chat { text } => (CHAT, text).serialize(s),
             ClientMsg::Leave => (LEAVE,).serialize(s),
             ClientMsg::Resync => (RESYNC,).serialize(s),
+            ClientMsg::Command { id, command } => (COMMAND, id, command).serialize(s),
         }
     }
 }
 
-impl Serialize for RosterEntryWire<'_> {
+impl Serialize for RosterEntry {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let e = self.0;
-        (e.player, e.entity, &e.name, e.connected).serialize(s)
+        (self.player, &self.name, self.connected).serialize(s)
     }
 }
 
-/// Roster entries travel as 4-element arrays.
-struct RosterEntryWire<'a>(&'a RosterEntry);
+impl<'de> Deserialize<'de> for RosterEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (player, name, connected): (PlayerId, Str, bool) = Deserialize::deserialize(d)?;
+        Ok(RosterEntry {
+            player,
+            name: name.0,
+            connected,
+        })
+    }
+}
 
-struct RosterWire<'a>(&'a [RosterEntry]);
-
-impl Serialize for RosterWire<'_> {
+impl Serialize for Refusal {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(RosterEntryWire))
+        (&self.code, &self.message).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Refusal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (code, message): (Str, Str) = Deserialize::deserialize(d)?;
+        Ok(Refusal {
+            code: code.0,
+            message: message.0,
+        })
     }
 }
 
@@ -468,35 +426,64 @@ impl Serialize for ServerMsg {
         match self {
             ServerMsg::Welcome {
                 player,
-                entity,
                 room,
+                game,
                 tick_rate,
+                on_change,
                 tick,
                 token,
-                game,
-                fields,
+                kinds,
             } => (
-                WELCOME, player, entity, room, tick_rate, tick, token, game, fields,
+                WELCOME, player, room, game, tick_rate, on_change, tick, token, kinds,
             )
                 .serialize(s),
-            ServerMsg::Snapshot { tick, entities } => {
-                (SNAPSHOT, tick, crate::world::SparseList(entities)).serialize(s)
-            }
-            ServerMsg::Delta(delta) => {
-                let mut t = s.serialize_tuple(6)?;
-                t.serialize_element(&DELTA)?;
-                delta.serialize_fields(&mut t)?;
-                t.end()
-            }
+            ServerMsg::Snapshot {
+                tick,
+                segments,
+                events,
+                acks,
+            } => (SNAPSHOT, tick, segments, events, acks).serialize(s),
+            ServerMsg::Delta {
+                tick,
+                base,
+                segments,
+                events,
+                acks,
+            } => (DELTA, tick, tick.0 - base.0, segments, events, acks).serialize(s),
             ServerMsg::Pong { echo, tick } => (PONG, echo, tick).serialize(s),
             ServerMsg::Chat { player, name, text } => (CHAT, player, name, text).serialize(s),
-            ServerMsg::Roster { players } => (ROSTER, RosterWire(players)).serialize(s),
+            ServerMsg::Roster { players } => (ROSTER, players).serialize(s),
             ServerMsg::Error { code, message } => (ERROR, code, message).serialize(s),
+            ServerMsg::CommandResult { id, refusal } => (COMMAND_RESULT, id, refusal).serialize(s),
+            ServerMsg::Ended { result } => (ENDED, result).serialize(s),
         }
     }
 }
 
 // ----- Deserialization: a strict visitor per message type. -----
+
+/// A string that must be a MessagePack `str` (a `bin` is refused, unlike serde's `String`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Str(pub String);
+
+impl<'de> Deserialize<'de> for Str {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Str;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a str")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str, E> {
+                Ok(Str(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Str, E> {
+                Ok(Str(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
 
 /// Reads the next field of a message array, naming the message in the error.
 pub(crate) fn next_field<'de, A, T>(
@@ -524,10 +511,40 @@ pub(crate) fn end_of_array<'de, A: SeqAccess<'de>>(
     Ok(())
 }
 
-struct ClientVisitor<I>(PhantomData<I>);
+/// Options must be a map (or nil).
+fn check_options<E: de::Error>(options: &Option<GameValue>) -> Result<(), E> {
+    match options {
+        None | Some(rmpv::Value::Map(_)) => Ok(()),
+        Some(_) => Err(E::custom("Join options must be a map or nil")),
+    }
+}
 
-impl<'de, I: DeserializeOwned> Visitor<'de> for ClientVisitor<I> {
-    type Value = ClientMsg<I>;
+/// A map of `str` to `str`.
+struct Filter(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for Filter {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map: BTreeMap<Str, Str> = Deserialize::deserialize(d)?;
+        Ok(Filter(map.into_iter().map(|(k, v)| (k.0, v.0)).collect()))
+    }
+}
+
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Str {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+struct ClientVisitor<I, C>(PhantomData<(I, C)>);
+
+impl<'de, I: DeserializeOwned, C: DeserializeOwned> Visitor<'de> for ClientVisitor<I, C> {
+    type Value = ClientMsg<I, C>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a client message array [tag, ...fields]")
@@ -538,15 +555,28 @@ impl<'de, I: DeserializeOwned> Visitor<'de> for ClientVisitor<I> {
         let tag: u8 = next_field(&mut seq, "a message tag", 0)?;
         let (msg, len, what) = match tag {
             JOIN => {
-                const W: &str = "Join [0, version, name, room, create, token]";
+                const W: &str =
+                    "Join [0, version, name, game, room, create, options, filter, token]";
+                let version = next_field(&mut seq, W, 1)?;
+                let name: Str = next_field(&mut seq, W, 2)?;
+                let game: Option<Str> = next_field(&mut seq, W, 3)?;
+                let room = next_field(&mut seq, W, 4)?;
+                let create = next_field(&mut seq, W, 5)?;
+                let options: Option<GameValue> = next_field(&mut seq, W, 6)?;
+                check_options(&options)?;
+                let filter: Option<Filter> = next_field(&mut seq, W, 7)?;
+                let token: Option<Str> = next_field(&mut seq, W, 8)?;
                 let msg = ClientMsg::Join {
-                    version: next_field(&mut seq, W, 1)?,
-                    name: next_field(&mut seq, W, 2)?,
-                    room: next_field(&mut seq, W, 3)?,
-                    create: next_field(&mut seq, W, 4)?,
-                    token: next_field(&mut seq, W, 5)?,
+                    version,
+                    name: name.0,
+                    game: game.map(|g| g.0),
+                    room,
+                    create,
+                    options,
+                    filter: filter.map(|f| f.0),
+                    token: token.map(|t| t.0),
                 };
-                (msg, 6, W)
+                (msg, 9, W)
             }
             INPUT => {
                 const W: &str = "Input [1, seq, input]";
@@ -558,30 +588,28 @@ impl<'de, I: DeserializeOwned> Visitor<'de> for ClientVisitor<I> {
             }
             PING => {
                 const W: &str = "Ping [2, echo]";
-                (
-                    ClientMsg::Ping {
-                        echo: next_field(&mut seq, W, 1)?,
-                    },
-                    2,
-                    W,
-                )
+                let echo = next_field(&mut seq, W, 1)?;
+                (ClientMsg::Ping { echo }, 2, W)
             }
             CHAT => {
                 const W: &str = "Chat [3, text]";
-                (
-                    ClientMsg::Chat {
-                        text: next_field(&mut seq, W, 1)?,
-                    },
-                    2,
-                    W,
-                )
+                let text: Str = next_field(&mut seq, W, 1)?;
+                (ClientMsg::Chat { text: text.0 }, 2, W)
             }
             LEAVE => (ClientMsg::Leave, 1, "Leave [4]"),
             RESYNC => (ClientMsg::Resync, 1, "Resync [5]"),
+            COMMAND => {
+                const W: &str = "Command [6, id, command]";
+                let msg = ClientMsg::Command {
+                    id: next_field(&mut seq, W, 1)?,
+                    command: next_field(&mut seq, W, 2)?,
+                };
+                (msg, 3, W)
+            }
             other => {
                 return Err(de::Error::invalid_value(
                     de::Unexpected::Unsigned(other.into()),
-                    &"a client message tag 0..=5",
+                    &"a client message tag 0..=6",
                 ))
             }
         };
@@ -590,39 +618,9 @@ impl<'de, I: DeserializeOwned> Visitor<'de> for ClientVisitor<I> {
     }
 }
 
-impl<'de, I: DeserializeOwned> Deserialize<'de> for ClientMsg<I> {
+impl<'de, I: DeserializeOwned, C: DeserializeOwned> Deserialize<'de> for ClientMsg<I, C> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_seq(ClientVisitor(PhantomData))
-    }
-}
-
-struct RosterEntryVisitor;
-
-impl<'de> Visitor<'de> for RosterEntryVisitor {
-    type Value = RosterEntry;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a roster entry [player, entity, name, connected]")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RosterEntry, A::Error> {
-        const W: &str = "a roster entry [player, entity, name, connected]";
-        let entry = RosterEntry {
-            player: next_field(&mut seq, W, 0)?,
-            entity: next_field(&mut seq, W, 1)?,
-            name: next_field(&mut seq, W, 2)?,
-            connected: next_field(&mut seq, W, 3)?,
-        };
-        end_of_array(seq, W, 4)?;
-        Ok(entry)
-    }
-}
-
-struct RosterEntryOwned(RosterEntry);
-
-impl<'de> Deserialize<'de> for RosterEntryOwned {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_seq(RosterEntryVisitor).map(RosterEntryOwned)
     }
 }
 
@@ -641,50 +639,52 @@ impl<'de> Visitor<'de> for ServerVisitor {
         let (msg, len, what) = match tag {
             WELCOME => {
                 const W: &str =
-                    "Welcome [0, player, entity, room, tickRate, tick, token, game, fields]";
+                    "Welcome [0, player, room, game, tickRate, onChange, tick, token, kinds]";
+                let player = next_field(&mut seq, W, 1)?;
+                let room = next_field(&mut seq, W, 2)?;
+                let game: Str = next_field(&mut seq, W, 3)?;
+                let tick_rate = next_field(&mut seq, W, 4)?;
+                let on_change = next_field(&mut seq, W, 5)?;
+                let tick = next_field(&mut seq, W, 6)?;
+                let token: Str = next_field(&mut seq, W, 7)?;
+                let kinds = next_field(&mut seq, W, 8)?;
                 let msg = ServerMsg::Welcome {
-                    player: next_field(&mut seq, W, 1)?,
-                    entity: next_field(&mut seq, W, 2)?,
-                    room: next_field(&mut seq, W, 3)?,
-                    tick_rate: next_field(&mut seq, W, 4)?,
-                    tick: next_field(&mut seq, W, 5)?,
-                    token: next_field(&mut seq, W, 6)?,
-                    game: next_field(&mut seq, W, 7)?,
-                    fields: next_field(&mut seq, W, 8)?,
+                    player,
+                    room,
+                    game: game.0,
+                    tick_rate,
+                    on_change,
+                    tick,
+                    token: token.0,
+                    kinds,
                 };
                 (msg, 9, W)
             }
             SNAPSHOT => {
-                const W: &str = "Snapshot [1, tick, entities]";
-                let tick = next_field(&mut seq, W, 1)?;
-                let entities: crate::world::SparseVec = next_field(&mut seq, W, 2)?;
-                (
-                    ServerMsg::Snapshot {
-                        tick,
-                        entities: entities.0,
-                    },
-                    3,
-                    W,
-                )
+                const W: &str = "Snapshot [1, tick, segments, events, acks]";
+                let msg = ServerMsg::Snapshot {
+                    tick: next_field(&mut seq, W, 1)?,
+                    segments: next_field(&mut seq, W, 2)?,
+                    events: next_field(&mut seq, W, 3)?,
+                    acks: next_field(&mut seq, W, 4)?,
+                };
+                (msg, 5, W)
             }
             DELTA => {
-                const W: &str = "Delta [2, tick, back, added, changed, removed]";
+                const W: &str = "Delta [2, tick, back, segments, events, acks]";
                 let tick: Tick = next_field(&mut seq, W, 1)?;
                 let back: u64 = next_field(&mut seq, W, 2)?;
                 let base = tick.0.checked_sub(back).ok_or_else(|| {
                     de::Error::invalid_value(de::Unexpected::Unsigned(back), &"back <= tick")
                 })?;
-                let added: crate::world::SparseVec = next_field(&mut seq, W, 3)?;
-                let changed: crate::world::SparseVec = next_field(&mut seq, W, 4)?;
-                let removed: Vec<EntityId> = next_field(&mut seq, W, 5)?;
-                let delta = Delta {
+                let msg = ServerMsg::Delta {
                     tick,
                     base: Tick(base),
-                    added: added.0,
-                    changed: changed.0,
-                    removed,
+                    segments: next_field(&mut seq, W, 3)?,
+                    events: next_field(&mut seq, W, 4)?,
+                    acks: next_field(&mut seq, W, 5)?,
                 };
-                (ServerMsg::Delta(delta), 6, W)
+                (msg, 6, W)
             }
             PONG => {
                 const W: &str = "Pong [3, echo, tick]";
@@ -696,31 +696,54 @@ impl<'de> Visitor<'de> for ServerVisitor {
             }
             CHAT => {
                 const W: &str = "Chat [4, player, name, text]";
-                let msg = ServerMsg::Chat {
-                    player: next_field(&mut seq, W, 1)?,
-                    name: next_field(&mut seq, W, 2)?,
-                    text: next_field(&mut seq, W, 3)?,
-                };
-                (msg, 4, W)
+                let player = next_field(&mut seq, W, 1)?;
+                let name: Str = next_field(&mut seq, W, 2)?;
+                let text: Str = next_field(&mut seq, W, 3)?;
+                (
+                    ServerMsg::Chat {
+                        player,
+                        name: name.0,
+                        text: text.0,
+                    },
+                    4,
+                    W,
+                )
             }
             ROSTER => {
                 const W: &str = "Roster [5, players]";
-                let players: Vec<RosterEntryOwned> = next_field(&mut seq, W, 1)?;
-                let players = players.into_iter().map(|p| p.0).collect();
+                let players = next_field(&mut seq, W, 1)?;
                 (ServerMsg::Roster { players }, 2, W)
             }
             ERROR => {
                 const W: &str = "Error [6, code, message]";
-                let msg = ServerMsg::Error {
-                    code: next_field(&mut seq, W, 1)?,
-                    message: next_field(&mut seq, W, 2)?,
+                let code = next_field(&mut seq, W, 1)?;
+                let message: Str = next_field(&mut seq, W, 2)?;
+                (
+                    ServerMsg::Error {
+                        code,
+                        message: message.0,
+                    },
+                    3,
+                    W,
+                )
+            }
+            COMMAND_RESULT => {
+                const W: &str = "CommandResult [7, id, refusal]";
+                let msg = ServerMsg::CommandResult {
+                    id: next_field(&mut seq, W, 1)?,
+                    refusal: next_field(&mut seq, W, 2)?,
                 };
                 (msg, 3, W)
+            }
+            ENDED => {
+                const W: &str = "Ended [8, result]";
+                let result = next_field(&mut seq, W, 1)?;
+                (ServerMsg::Ended { result }, 2, W)
             }
             other => {
                 return Err(de::Error::invalid_value(
                     de::Unexpected::Unsigned(other.into()),
-                    &"a server message tag 0..=6",
+                    &"a server message tag 0..=8",
                 ))
             }
         };
@@ -735,10 +758,43 @@ impl<'de> Deserialize<'de> for ServerMsg {
     }
 }
 
-/// Truncates a display name to [`MAX_NAME_BYTES`] at a char boundary and trims whitespace; an
-/// empty result becomes `"player"`.
+/// Writes the start of a Delta, `[2, tick, back, [` + `segments` array header; the caller
+/// appends the already-encoded segments, then [`write_array_len`] and the events, then the acks.
+/// The bytes equal [`ServerMsg::Delta`]'s serde encoding; the server assembles per-client
+/// messages from shared, pre-encoded segments this way.
+pub fn write_delta_head(out: &mut Vec<u8>, tick: Tick, back: u64, segments: u32) {
+    write_array_len(out, 6);
+    write_uint(out, server_tag::DELTA.into());
+    write_uint(out, tick.0);
+    write_uint(out, back);
+    write_array_len(out, segments);
+}
+
+/// Writes the start of a Snapshot, `[1, tick, [` + `segments` array header (see
+/// [`write_delta_head`]).
+pub fn write_snapshot_head(out: &mut Vec<u8>, tick: Tick, segments: u32) {
+    write_array_len(out, 5);
+    write_uint(out, server_tag::SNAPSHOT.into());
+    write_uint(out, tick.0);
+    write_array_len(out, segments);
+}
+
+/// Writes a MessagePack array header.
+pub fn write_array_len(out: &mut Vec<u8>, len: u32) {
+    // Writing to a Vec cannot fail.
+    let _ = rmp::encode::write_array_len(out, len);
+}
+
+fn write_uint(out: &mut Vec<u8>, v: u64) {
+    // Writing to a Vec cannot fail.
+    let _ = rmp::encode::write_uint(out, v);
+}
+
+/// Cleans a display name: trims, drops control and format characters (bidi overrides,
+/// zero-width characters), cuts to [`MAX_NAME_BYTES`] at a char boundary; empty becomes `player`.
 pub fn clean_name(name: &str) -> String {
-    let trimmed = name.trim();
+    let kept = clean_text(name);
+    let trimmed = kept.trim();
     let mut end = trimmed.len().min(MAX_NAME_BYTES);
     while !trimmed.is_char_boundary(end) {
         end -= 1;
@@ -747,8 +803,21 @@ pub fn clean_name(name: &str) -> String {
     if cut.is_empty() {
         "player".to_owned()
     } else {
-        cut.chars().filter(|c| !c.is_control()).collect()
+        cut.to_owned()
     }
+}
+
+/// Drops control and format characters from a chat line or name.
+pub fn clean_text(text: &str) -> String {
+    text.chars().filter(|c| !is_control_or_format(*c)).collect()
+}
+
+/// Control characters (Cc) and the format characters (Cf) that can reorder or hide text.
+fn is_control_or_format(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 #[cfg(test)]
@@ -756,13 +825,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn clean_name_truncates_on_char_boundary() {
+    fn clean_name_truncates_on_char_boundary_and_drops_format_chars() {
         let long = "é".repeat(40);
         let cleaned = clean_name(&long);
         assert!(cleaned.len() <= MAX_NAME_BYTES);
         assert_eq!(cleaned, "é".repeat(16));
         assert_eq!(clean_name("   "), "player");
         assert_eq!(clean_name(" ann\u{7} "), "ann");
+        assert_eq!(clean_name("a\u{202E}b\u{200B}c"), "abc");
     }
 
     #[test]

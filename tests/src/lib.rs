@@ -1,20 +1,45 @@
-//! Helpers shared by the integration tests: start a server on a free loopback port, join rooms,
-//! and follow the delta chain.
+//! What the integration tests share: a server on a free loopback port ([`start`]), a WebSocket
+//! test client speaking protocol v2 ([`Client`]) that keeps a replica, the roster, and every
+//! frame and message it received, and small test games ([`games`]).
+//!
+//! The client is deliberately independent of the bots crate: it follows `PROTOCOL.md` with the
+//! shared codec and [`Replica`] only, so these tests check the server against the contract.
 
+pub mod games;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
-use tickroom_bots::{Connection, Incoming, Player, PlayerEvent};
-use tickroom_server::{Config, Game, ServerHandle};
-use tickroom_shared::arena::ArenaInput;
-use tickroom_shared::{ClientMsg, ErrorCode, RoomId, ServerMsg, PROTOCOL_VERSION};
+use tickroom_server::{Config, Games, ServerHandle};
+use tickroom_shared::{
+    decode, encode, rmpv, ApplyError, ClientMsg, DecodeLimits, EntityId, ErrorCode, Event,
+    InputSeq, KindSchema, PlayerId, Refusal, Replica, ReplicaEntity, RoomId, RosterEntry,
+    ServerMsg, Tick, PROTOCOL_VERSION, SUBPROTOCOL,
+};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::header::{HeaderValue, SEC_WEBSOCKET_PROTOCOL};
+use tokio_tungstenite::tungstenite::protocol::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// How long a test waits for any one expected message before failing (generous: CI is shared).
+/// How long a test waits for any one expected message before failing. Generous, because the
+/// machine is shared; it only keeps a broken test from hanging, it is never a measurement.
 pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A client message whose game parts are MessagePack values.
+pub type Msg = ClientMsg<rmpv::Value, rmpv::Value>;
+
+/// The WebSocket a [`Client`] talks through.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A configuration for tests: a free port on 127.0.0.1, a fixed seed, no web client.
 pub fn test_config() -> Config {
     Config {
-        bind: "127.0.0.1:0".parse().expect("valid address"),
+        bind: "127.0.0.1:0"
+            .parse()
+            .expect("a literal socket address parses"),
         seed: Some(1),
         static_dir: PathBuf::from("/nonexistent"),
         room_threads: 2,
@@ -23,9 +48,14 @@ pub fn test_config() -> Config {
     }
 }
 
-/// Starts a server running game `G`.
-pub fn start<G: Game>(config: Config) -> ServerHandle {
-    tickroom_server::spawn::<G>(config).expect("server starts")
+/// Starts a server running `games`.
+pub fn start(config: Config, games: Games) -> ServerHandle {
+    tickroom_server::spawn(config, games).expect("a test server binds 127.0.0.1:0 and starts")
+}
+
+/// Starts a server running only the [`games::Lab`].
+pub fn start_lab(config: Config) -> ServerHandle {
+    start(config, Games::new().with::<games::Lab>())
 }
 
 /// The WebSocket URL of a running server.
@@ -33,324 +63,758 @@ pub fn ws_url(server: &ServerHandle) -> String {
     format!("ws://{}/ws", server.addr)
 }
 
-/// GETs a path and returns the body (panics on failure: tests only).
+/// GETs a path and returns the body (panics on failure: the endpoints tested always answer).
 pub fn http_get(server: &ServerHandle, path: &str) -> String {
     ureq::get(&format!("http://{}{path}", server.addr))
         .call()
-        .expect("GET succeeds")
+        .expect("the test server answers GET")
         .body_mut()
         .read_to_string()
-        .expect("body is text")
+        .expect("the body is UTF-8 text")
 }
 
-/// The join message for `to`, resuming a seat when `token` is given.
-pub fn join_msg<I>(name: &str, to: To, token: Option<String>) -> ClientMsg<I> {
-    let (room, create) = match to {
-        To::Quick => (None, false),
-        To::Room(id) => (Some(id), false),
-        To::New => (None, true),
-    };
-    ClientMsg::Join {
-        version: PROTOCOL_VERSION,
-        name: name.into(),
-        room,
-        create,
-        token,
+/// GETs a JSON endpoint.
+pub fn http_json(server: &ServerHandle, path: &str) -> serde_json::Value {
+    serde_json::from_str(&http_get(server, path)).expect("the endpoint serves JSON")
+}
+
+/// Polls `check` until it holds, for state the server updates right after telling the client
+/// (counters, the room list); panics after [`PATIENCE`].
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never became true: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-/// Writes `expected` to the repository file `path` when `UPDATE_BINDINGS` is set, then checks
-/// that the committed file equals it (generated files must never go stale).
-pub fn assert_generated(path: &str, expected: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path);
-    if std::env::var_os("UPDATE_BINDINGS").is_some() {
-        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create dir");
-        std::fs::write(&path, expected).expect("write the generated file");
-    }
-    let actual = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        actual == expected,
-        "{} is stale: run `make bindings` and commit the result",
-        path.display()
-    );
+/// A game value (command, options) from JSON: objects become MessagePack maps with `str` keys,
+/// as `PROTOCOL.md` asks of commands, events, options and results.
+pub fn value(json: serde_json::Value) -> rmpv::Value {
+    rmpv::ext::to_value(json).expect("JSON values always convert to MessagePack values")
 }
 
-/// A connected client with its view of the room.
+/// A game value read back into a Rust type (event payloads, results).
+pub fn from_value<T: serde::de::DeserializeOwned>(value: &rmpv::Value) -> T {
+    rmpv::ext::from_value(value.clone())
+        .unwrap_or_else(|e| panic!("the game value {value} does not have the expected shape: {e}"))
+}
+
+/// Where and how to join; turns into [`ClientMsg::Join`].
+#[derive(Clone, Debug)]
+pub struct Join {
+    /// Protocol version (tests of the version check change it).
+    pub version: u16,
+    /// Display name.
+    pub name: String,
+    /// Game name; `None` for the default game.
+    pub game: Option<String>,
+    /// Room id.
+    pub room: Option<RoomId>,
+    /// Open a new room.
+    pub create: bool,
+    /// Options for a new room.
+    pub options: Option<rmpv::Value>,
+    /// Quick match filter.
+    pub filter: Option<BTreeMap<String, String>>,
+    /// Reconnect token.
+    pub token: Option<String>,
+}
+
+impl Join {
+    /// Quick match into the default game.
+    pub fn quick(name: &str) -> Join {
+        Join {
+            version: PROTOCOL_VERSION,
+            name: name.into(),
+            game: None,
+            room: None,
+            create: false,
+            options: None,
+            filter: None,
+            token: None,
+        }
+    }
+
+    /// A new room of the default game.
+    pub fn create(name: &str) -> Join {
+        Join {
+            create: true,
+            ..Join::quick(name)
+        }
+    }
+
+    /// The room with this id.
+    pub fn room(name: &str, room: RoomId) -> Join {
+        Join {
+            room: Some(room),
+            ..Join::quick(name)
+        }
+    }
+
+    /// Resumes the seat of a token.
+    pub fn resume(token: &str) -> Join {
+        Join {
+            token: Some(token.into()),
+            ..Join::quick("resumed")
+        }
+    }
+
+    /// Plays `game`.
+    pub fn game(self, game: &str) -> Join {
+        Join {
+            game: Some(game.into()),
+            ..self
+        }
+    }
+
+    /// With room options.
+    pub fn options(self, options: serde_json::Value) -> Join {
+        Join {
+            options: Some(value(options)),
+            ..self
+        }
+    }
+
+    /// With a quick match filter.
+    pub fn filter(self, pairs: &[(&str, &str)]) -> Join {
+        let filter = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Join {
+            filter: Some(filter),
+            ..self
+        }
+    }
+
+    /// The message.
+    pub fn msg(&self) -> Msg {
+        ClientMsg::Join {
+            version: self.version,
+            name: self.name.clone(),
+            game: self.game.clone(),
+            room: self.room,
+            create: self.create,
+            options: self.options.clone(),
+            filter: self.filter.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
+
+/// What the welcome said.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Welcome {
+    /// This client's player.
+    pub player: PlayerId,
+    /// Its room.
+    pub room: RoomId,
+    /// The room's game.
+    pub game: String,
+    /// Ticks per second.
+    pub tick_rate: u16,
+    /// Deltas only on change.
+    pub on_change: bool,
+    /// The room's tick when the join was accepted.
+    pub tick: Tick,
+    /// Resumes the seat.
+    pub token: String,
+    /// The game's entity kinds.
+    pub kinds: Vec<KindSchema>,
+}
+
+/// An event as delivered: the tick of the Delta or Snapshot that carried it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivered {
+    /// Tick of the message.
+    pub tick: Tick,
+    /// True when a Snapshot carried it.
+    pub in_snapshot: bool,
+    /// The event.
+    pub event: Event,
+}
+
+/// A test client: one WebSocket speaking `tickroom.v2`, and everything it learned.
+///
+/// Gaps are answered with `Resync` (Deltas are then ignored until the next Snapshot), exactly
+/// as `PROTOCOL.md` asks; tests assert there were none where none may happen.
 pub struct Client {
-    /// The socket.
-    pub conn: Connection,
-    /// What it knows.
-    pub player: Player,
-    /// Next input sequence number.
-    pub next_seq: u32,
-}
-
-/// Where to join.
-#[derive(Clone, Copy, Debug)]
-pub enum To {
-    /// Quick match.
-    Quick,
-    /// A room by id.
-    Room(RoomId),
-    /// A new room.
-    New,
+    ws: Socket,
+    /// The last welcome.
+    pub welcome: Option<Welcome>,
+    /// The replica, created from the welcome's kinds.
+    pub replica: Replica,
+    /// The last roster.
+    pub roster: Vec<RosterEntry>,
+    /// Keep raw frames and decoded messages (off for games with huge Deltas).
+    pub record: bool,
+    /// Every binary frame received, as sent, when [`Client::record`].
+    pub frames: Vec<Vec<u8>>,
+    /// Every message received, in order, when [`Client::record`].
+    pub log: Vec<ServerMsg>,
+    /// Every message received, in order, by name (and tick, for Deltas and Snapshots), kept
+    /// even when [`Client::record`] is off.
+    pub trail: Vec<(&'static str, Option<Tick>)>,
+    /// Every event delivered, in order.
+    pub events: Vec<Delivered>,
+    /// Every command result, in order.
+    pub results: Vec<(u32, Option<Refusal>)>,
+    /// Every chat line: sender, name, text.
+    pub chats: Vec<(PlayerId, String, String)>,
+    /// Every error.
+    pub errors: Vec<(ErrorCode, String)>,
+    /// Every pong: echo and tick.
+    pub pongs: Vec<(u64, Tick)>,
+    /// The `Ended` result, once received.
+    pub ended: Option<rmpv::Value>,
+    /// Ticks of every Snapshot applied.
+    pub snapshots: Vec<Tick>,
+    /// Deltas applied.
+    pub deltas: u64,
+    /// Deltas that did not build on the replica's tick.
+    pub gaps: u64,
+    /// Other failures to apply (a corrupt replica).
+    pub corrupt: Vec<ApplyError>,
+    /// The replica as it was just before the last Snapshot was applied.
+    pub before_snapshot: Option<Replica>,
+    /// When set, the replica after every applied Delta or Snapshot, by tick.
+    pub history: Option<BTreeMap<Tick, Replica>>,
+    /// `Some` once the connection ended: the close code and reason, if a close frame came.
+    pub closed: Option<Option<(u16, String)>>,
+    /// Deltas are ignored until the next Snapshot (after a gap).
+    resyncing: bool,
+    /// A `Resync` must be sent (set by a gap, sent after the message is handled).
+    resync_due: bool,
+    next_seq: u32,
+    next_command: u32,
 }
 
 impl Client {
-    /// Connects and joins, returning once the welcome and the first snapshot arrived.
-    pub async fn join(server: &ServerHandle, name: &str, to: To) -> Client {
-        Self::join_with(server, name, to, None).await
+    /// Connects to a server, offering the subprotocol.
+    pub async fn connect(server: &ServerHandle) -> Client {
+        Client::connect_url(&ws_url(server), None).await
     }
 
-    /// Like [`Client::join`], resuming a seat with `token`.
-    pub async fn join_with(
-        server: &ServerHandle,
-        name: &str,
-        to: To,
-        token: Option<String>,
-    ) -> Client {
-        let mut client = Client::connect(server).await;
-        client.send(&join_msg(name, to, token)).await;
-        loop {
-            match client.next().await {
-                Some(PlayerEvent::Snapshot(_)) => break,
-                Some(PlayerEvent::Error(code, msg)) => panic!("join refused: {code:?} {msg}"),
-                Some(_) => {}
-                None => panic!("closed while joining"),
-            }
+    /// Connects to `url`; `recv_buffer` sets a small socket receive buffer (for clients that
+    /// stop reading and must fill the server's buffers quickly).
+    pub async fn connect_url(url: &str, recv_buffer: Option<u32>) -> Client {
+        let request = request(url, Some(SUBPROTOCOL));
+        let host = request
+            .uri()
+            .authority()
+            .expect("the test URL has a host")
+            .as_str();
+        let addr: std::net::SocketAddr = host.parse().expect("the test URL is ip:port");
+        let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+        if let Some(size) = recv_buffer {
+            socket
+                .set_recv_buffer_size(size)
+                .expect("the receive buffer size can be set before connecting");
         }
-        assert!(
-            client.player.seat.is_some(),
-            "welcome came before the snapshot"
+        let tcp = socket
+            .connect(addr)
+            .await
+            .expect("the test server accepts TCP connections");
+        let (ws, response) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp))
+            .await
+            .expect("the WebSocket upgrade succeeds");
+        let echoed = response.headers().get(SEC_WEBSOCKET_PROTOCOL);
+        assert_eq!(
+            echoed.and_then(|v| v.to_str().ok()),
+            Some(SUBPROTOCOL),
+            "the server echoes the subprotocol"
         );
+        Client::over(ws)
+    }
+
+    /// A client over an already open WebSocket (e.g. `wss://`).
+    pub fn over(ws: Socket) -> Client {
+        Client {
+            ws,
+            welcome: None,
+            replica: Replica::default(),
+            roster: Vec::new(),
+            record: true,
+            frames: Vec::new(),
+            log: Vec::new(),
+            trail: Vec::new(),
+            events: Vec::new(),
+            results: Vec::new(),
+            chats: Vec::new(),
+            errors: Vec::new(),
+            pongs: Vec::new(),
+            ended: None,
+            snapshots: Vec::new(),
+            deltas: 0,
+            gaps: 0,
+            corrupt: Vec::new(),
+            before_snapshot: None,
+            history: None,
+            closed: None,
+            resyncing: false,
+            resync_due: false,
+            next_seq: 1,
+            next_command: 1,
+        }
+    }
+
+    /// Connects and joins; returns once the welcome and the first Snapshot arrived.
+    pub async fn join(server: &ServerHandle, join: Join) -> Client {
+        let mut client = Client::connect(server).await;
+        if let Err((code, message)) = client.try_join(join).await {
+            panic!("join refused: {code:?} {message}");
+        }
         client
     }
 
-    /// Connects without joining.
-    pub async fn connect(server: &ServerHandle) -> Client {
-        let conn = Connection::connect(&ws_url(server))
-            .await
-            .expect("connects");
-        Client {
-            conn,
-            player: Player::new(),
-            next_seq: 1,
+    /// Sends a join on this connection and waits for its first Snapshot, or its error.
+    pub async fn try_join(&mut self, join: Join) -> Result<(), (ErrorCode, String)> {
+        let errors = self.errors.len();
+        let snapshots = self.snapshots.len();
+        self.send(&join.msg()).await;
+        loop {
+            if let Some(error) = self.errors.get(errors) {
+                return Err(error.clone());
+            }
+            if self.snapshots.len() > snapshots && self.welcome.is_some() {
+                return Ok(());
+            }
+            if self.recv().await.is_none() {
+                panic!("closed while joining: {:?}", self.closed);
+            }
         }
     }
 
     /// Sends a join that must be refused and returns the error code.
-    pub async fn refused_join(&mut self, name: &str, to: To, token: Option<String>) -> ErrorCode {
-        self.send(&join_msg(name, to, token)).await;
-        loop {
-            match self.next().await {
-                Some(PlayerEvent::Error(code, _)) => return code,
-                Some(PlayerEvent::None) => continue,
-                other => panic!("expected a refusal, got {other:?}"),
-            }
+    pub async fn refused_join(&mut self, join: Join) -> ErrorCode {
+        match self.try_join(join).await {
+            Err((code, _)) => code,
+            Ok(()) => panic!("the join was expected to be refused"),
         }
+    }
+
+    /// The welcome (panics before it: a test bug).
+    pub fn welcomed(&self) -> &Welcome {
+        self.welcome.as_ref().expect("the client was welcomed")
+    }
+
+    /// This client's player.
+    pub fn player(&self) -> PlayerId {
+        self.welcomed().player
+    }
+
+    /// This client's room.
+    pub fn room(&self) -> RoomId {
+        self.welcomed().room
+    }
+
+    /// The replica's tick (panics before the first Snapshot: a test bug).
+    pub fn tick(&self) -> Tick {
+        self.replica.tick().expect("the replica has a tick")
     }
 
     /// Sends a message.
-    pub async fn send(&mut self, msg: &ClientMsg<ArenaInput>) {
-        self.conn.send(msg).await.expect("send succeeds");
+    pub async fn send<I: Serialize, C: Serialize>(&mut self, msg: &ClientMsg<I, C>) {
+        let bytes = encode(msg).expect("client messages always encode");
+        self.send_raw(Message::Binary(bytes.into())).await;
     }
 
-    /// Sends the next input and returns its sequence number.
-    pub async fn input(&mut self, dx: i8, dy: i8) -> u32 {
-        let seq = self.next_seq;
+    /// Sends a raw WebSocket message (panics if the socket is already closed: a test bug).
+    pub async fn send_raw(&mut self, msg: Message) {
+        self.ws
+            .send(msg)
+            .await
+            .expect("the socket is open for sending");
+    }
+
+    /// Sends a raw message, returning false if the socket was closed meanwhile.
+    pub async fn try_send_raw(&mut self, msg: Message) -> bool {
+        self.ws.send(msg).await.is_ok()
+    }
+
+    /// Sends the next input (any serializable value, e.g. a tuple for `[dx, dy]`) and returns
+    /// its sequence number.
+    pub async fn input<I: Serialize>(&mut self, input: I) -> InputSeq {
+        let seq = InputSeq(self.next_seq);
         self.next_seq += 1;
-        self.send(&ClientMsg::Input {
-            seq: tickroom_shared::InputSeq(seq),
-            input: ArenaInput { dx, dy },
+        let msg: ClientMsg<I, ()> = ClientMsg::Input { seq, input };
+        self.send(&msg).await;
+        seq
+    }
+
+    /// Sends a command (JSON, sent as a map) and returns its id.
+    pub async fn command(&mut self, command: serde_json::Value) -> u32 {
+        let id = self.next_command;
+        self.next_command += 1;
+        self.send(&Msg::Command {
+            id,
+            command: value(command),
         })
         .await;
-        seq
+        id
     }
 
-    /// Sends an input of any game (for test games whose input is not the arena's).
-    pub async fn send_input<I: serde::Serialize>(&mut self, input: I) -> u32 {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let msg = ClientMsg::Input {
-            seq: tickroom_shared::InputSeq(seq),
-            input,
-        };
-        self.conn.send(&msg).await.expect("send succeeds");
-        seq
+    /// Sends a command and waits for its result.
+    pub async fn call(&mut self, command: serde_json::Value) -> Option<Refusal> {
+        let id = self.command(command).await;
+        self.result_of(id).await
     }
 
-    /// Receives one message, applies it, answers gaps with a resync; `None` once closed.
-    pub async fn next(&mut self) -> Option<PlayerEvent> {
-        match self
-            .conn
-            .recv_timeout(PATIENCE)
-            .await
-            .expect("a message in time")
-        {
-            Incoming::Msg(msg, _) => Some(self.apply(&msg).await),
-            Incoming::Closed(_) => None,
-        }
-    }
-
-    /// Receives one raw message (for tests that inspect them); `Err` carries the close.
-    pub async fn next_raw(&mut self) -> Result<ServerMsg, Option<(u16, String)>> {
-        match self
-            .conn
-            .recv_timeout(PATIENCE)
-            .await
-            .expect("a message in time")
-        {
-            Incoming::Msg(msg, _) => {
-                self.apply(&msg).await;
-                Ok(msg)
+    /// Waits for the result of command `id`.
+    pub async fn result_of(&mut self, id: u32) -> Option<Refusal> {
+        loop {
+            if let Some((_, refusal)) = self.results.iter().find(|(i, _)| *i == id) {
+                return refusal.clone();
             }
-            Incoming::Closed(close) => Err(close),
+            self.next_open().await;
         }
     }
 
-    async fn apply(&mut self, msg: &ServerMsg) -> PlayerEvent {
-        let event = self.player.handle(msg);
-        if let PlayerEvent::Gap(_) = event {
-            let resync = self.player.resync_request();
-            self.send(&resync).await;
+    /// Sends a command that the game must accept, and waits for its tick to be applied.
+    pub async fn apply(&mut self, command: serde_json::Value) {
+        let id = self.command(command.clone()).await;
+        if let Some(refusal) = self.result_of(id).await {
+            panic!("command {command} refused: {refusal}");
         }
-        event
+        // The result comes before the Delta of its tick: one more tick message applies it.
+        let (snapshots, deltas) = (self.snapshots.len(), self.deltas);
+        self.until(|c| c.snapshots.len() > snapshots || c.deltas > deltas)
+            .await;
+    }
+
+    /// Sends a ping.
+    pub async fn ping(&mut self, echo: u64) {
+        self.send(&Msg::Ping { echo }).await;
+    }
+
+    /// Sends a chat line.
+    pub async fn chat(&mut self, text: &str) {
+        self.send(&Msg::Chat { text: text.into() }).await;
+    }
+
+    /// Sends `Resync`.
+    pub async fn resync(&mut self) {
+        self.send(&Msg::Resync).await;
+    }
+
+    /// Sends `Leave`.
+    pub async fn leave(&mut self) {
+        self.send(&Msg::Leave).await;
+    }
+
+    /// Receives one message and applies it; `None` once the connection ended. Panics if nothing
+    /// arrives within [`PATIENCE`].
+    pub async fn recv(&mut self) -> Option<ServerMsg> {
+        if self.closed.is_some() {
+            return None;
+        }
+        loop {
+            let next = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no message from the server within {PATIENCE:?}"));
+            match next {
+                Some(Ok(Message::Binary(bytes))) => {
+                    let msg = self.handle(&bytes);
+                    if std::mem::take(&mut self.resync_due) {
+                        // Asked once per gap; a closed socket shows up on the next read.
+                        let _ = self.try_send_raw(resync_frame()).await;
+                    }
+                    return Some(msg);
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let close = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                    self.closed = Some(close);
+                    return None;
+                }
+                Some(Ok(Message::Text(text))) => panic!("the server sent a text message: {text}"),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => {
+                    self.closed = Some(None);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Receives one message; panics if the connection ended.
+    pub async fn next_open(&mut self) -> ServerMsg {
+        match self.recv().await {
+            Some(msg) => msg,
+            None => panic!("the connection ended: {:?}", self.closed),
+        }
+    }
+
+    /// Reads until `pred` holds (checked before every read).
+    pub async fn until(&mut self, mut pred: impl FnMut(&Client) -> bool) {
+        while !pred(self) {
+            self.next_open().await;
+        }
     }
 
     /// Reads until the replica reaches `tick` or later.
-    pub async fn until_tick(&mut self, tick: u64) {
-        while self.player.replica.tick().is_none_or(|t| t.0 < tick) {
-            self.next().await.expect("open until the tick");
-        }
+    pub async fn until_tick(&mut self, tick: Tick) {
+        self.until(|c| c.replica.tick().is_some_and(|t| t >= tick))
+            .await;
     }
 
-    /// Reads until `pred` holds on the player.
-    pub async fn until(&mut self, mut pred: impl FnMut(&Player) -> bool) {
-        while !pred(&self.player) {
-            self.next().await.expect("open until the condition holds");
-        }
+    /// Reads `n` more ticks.
+    pub async fn ticks(&mut self, n: u64) {
+        let target = Tick(self.tick().0 + n);
+        self.until_tick(target).await;
     }
 
-    /// Reads until the connection closes; returns the close code and reason if there was a frame.
+    /// Reads until the connection ends; returns the close code and reason if a close frame came.
     pub async fn until_closed(&mut self) -> Option<(u16, String)> {
-        loop {
-            match self.conn.recv_timeout(PATIENCE).await {
-                Ok(Incoming::Closed(close)) => return close,
-                Ok(Incoming::Msg(..)) => continue,
-                // A reset without a close frame also ends the connection.
-                Err(tickroom_bots::ConnectionError::WebSocket(_)) => return None,
-                Err(e) => panic!("waiting for close: {e}"),
+        while self.recv().await.is_some() {}
+        self.closed.clone().flatten()
+    }
+
+    /// Entities of kind `kind` whose field `field` equals `value`.
+    pub fn find(&self, kind: &str, field: &str, value: i64) -> Vec<EntityId> {
+        self.replica
+            .of_kind(kind)
+            .map(|(id, _)| id)
+            .filter(|id| self.replica.int(*id, field) == Some(value))
+            .collect()
+    }
+
+    /// The one entity of kind `kind` whose field `field` equals `value`, if any.
+    pub fn find_one(&self, kind: &str, field: &str, value: i64) -> Option<EntityId> {
+        let found = self.find(kind, field, value);
+        assert!(found.len() <= 1, "several {kind} with {field} = {value}");
+        found.first().copied()
+    }
+
+    /// Events named `name`, in delivery order.
+    pub fn events_named(&self, name: &str) -> Vec<&Delivered> {
+        self.events
+            .iter()
+            .filter(|d| d.event.name == name)
+            .collect()
+    }
+
+    /// Asserts the Delta chain had no gap and the replica was never corrupt.
+    pub fn assert_clean(&self) {
+        assert_eq!(self.gaps, 0, "gaps in the Delta chain");
+        assert!(
+            self.corrupt.is_empty(),
+            "corrupt replica: {:?}",
+            self.corrupt
+        );
+    }
+
+    /// Asserts a Delta or Snapshot came for every tick since the first Snapshot (rooms with a
+    /// fixed tick send one every tick), each Delta building on the tick before.
+    pub fn assert_every_tick(&self) {
+        let ticks: Vec<Tick> = self.trail.iter().filter_map(|(_, t)| *t).collect();
+        for pair in ticks.windows(2) {
+            assert_eq!(pair[1].0, pair[0].0 + 1, "a tick was missed: {ticks:?}");
+        }
+        self.assert_clean();
+    }
+
+    /// Sends `Resync` and reads until the Snapshot it asks for; returns the replica as it was
+    /// just before that Snapshot (Deltas that came meanwhile applied). The client's replica is
+    /// then the Snapshot's content.
+    pub async fn resync_and_wait(&mut self) -> Replica {
+        let snapshots = self.snapshots.len();
+        self.resync().await;
+        self.until(|c| c.snapshots.len() > snapshots).await;
+        self.before_snapshot
+            .clone()
+            .expect("the replica before the Snapshot was kept")
+    }
+
+    /// Decodes and applies one binary message.
+    /// Asks for a Snapshot and checks the replica (advanced by every Delta before it) against
+    /// it: `Roster` then the Snapshot, at a later tick, with the same entities and acks. Valid
+    /// only while the game is still, so that nothing changed at the Snapshot's tick.
+    pub async fn check_still(&mut self, what: &str) {
+        let before = self.resync_and_wait().await;
+        let n = self.trail.len();
+        assert_eq!(
+            self.trail[n - 2].0,
+            "Roster",
+            "{what}: Roster comes right before the Snapshot after a Resync"
+        );
+        assert!(
+            before.tick() < self.replica.tick(),
+            "{what}: the Snapshot is later"
+        );
+        assert_same_state(&before, &self.replica, what);
+        self.assert_clean();
+    }
+
+    fn handle(&mut self, bytes: &[u8]) -> ServerMsg {
+        let limits = DecodeLimits {
+            max_bytes: usize::MAX,
+            ..DecodeLimits::default()
+        };
+        let msg: ServerMsg = decode(bytes, &limits)
+            .unwrap_or_else(|e| panic!("the server sent a malformed message ({e}): {bytes:02x?}"));
+        if self.record {
+            self.frames.push(bytes.to_vec());
+            self.log.push(msg.clone());
+        }
+        self.trail.push(match &msg {
+            ServerMsg::Welcome { .. } => ("Welcome", None),
+            ServerMsg::Snapshot { tick, .. } => ("Snapshot", Some(*tick)),
+            ServerMsg::Delta { tick, .. } => ("Delta", Some(*tick)),
+            ServerMsg::Pong { .. } => ("Pong", None),
+            ServerMsg::Chat { .. } => ("Chat", None),
+            ServerMsg::Roster { .. } => ("Roster", None),
+            ServerMsg::Error { .. } => ("Error", None),
+            ServerMsg::CommandResult { .. } => ("CommandResult", None),
+            ServerMsg::Ended { .. } => ("Ended", None),
+        });
+        match &msg {
+            ServerMsg::Welcome {
+                player,
+                room,
+                game,
+                tick_rate,
+                on_change,
+                tick,
+                token,
+                kinds,
+            } => {
+                self.replica = Replica::new(kinds.clone());
+                self.resyncing = false;
+                self.next_seq = 1;
+                self.welcome = Some(Welcome {
+                    player: *player,
+                    room: *room,
+                    game: game.clone(),
+                    tick_rate: *tick_rate,
+                    on_change: *on_change,
+                    tick: *tick,
+                    token: token.clone(),
+                    kinds: kinds.clone(),
+                });
+            }
+            ServerMsg::Snapshot { tick, .. } => {
+                self.before_snapshot = Some(self.replica.clone());
+                self.resyncing = false;
+                self.snapshots.push(*tick);
+                self.apply_tick(&msg, *tick, true);
+            }
+            ServerMsg::Delta { tick, .. } => {
+                if !self.resyncing {
+                    self.deltas += 1;
+                    self.apply_tick(&msg, *tick, false);
+                }
+            }
+            ServerMsg::Roster { players } => self.roster = players.clone(),
+            ServerMsg::Chat { player, name, text } => {
+                self.chats.push((*player, name.clone(), text.clone()));
+            }
+            ServerMsg::Error { code, message } => self.errors.push((*code, message.clone())),
+            ServerMsg::CommandResult { id, refusal } => self.results.push((*id, refusal.clone())),
+            ServerMsg::Ended { result } => self.ended = Some(result.clone()),
+            ServerMsg::Pong { echo, tick } => self.pongs.push((*echo, *tick)),
+        }
+        msg
+    }
+
+    fn apply_tick(&mut self, msg: &ServerMsg, tick: Tick, in_snapshot: bool) {
+        match self.replica.apply(msg) {
+            Ok(events) => {
+                self.events
+                    .extend(events.into_iter().map(|event| Delivered {
+                        tick,
+                        in_snapshot,
+                        event,
+                    }));
+                if let Some(history) = &mut self.history {
+                    history.insert(tick, self.replica.clone());
+                }
+            }
+            Err(e) => {
+                match e {
+                    ApplyError::Gap { .. } => self.gaps += 1,
+                    other => self.corrupt.push(other),
+                }
+                self.resyncing = true;
+                self.resync_due = true;
             }
         }
     }
 }
 
-/// A test game whose every entity changes every tick: a large delta on purpose, to fill socket
-/// buffers quickly in slow-consumer tests.
-pub mod bulky {
-    use tickroom_server::{Game, GameRng};
-    use tickroom_shared::arena::ArenaInput;
-    use tickroom_shared::{Entity, EntityId, Fields, PlayerId, FIELD_COUNT};
+fn resync_frame() -> Message {
+    let bytes = encode(&Msg::Resync).expect("Resync encodes");
+    Message::Binary(bytes.into())
+}
 
-    /// Entities in the world.
-    pub const ENTITIES: u32 = 4000;
-
-    /// The game: a counter per entity.
-    pub struct Bulky {
-        tick: i32,
+/// An upgrade request for `url` offering `subprotocol`.
+pub fn request(
+    url: &str,
+    subprotocol: Option<&str>,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = url
+        .into_client_request()
+        .expect("the test URL is a valid WebSocket URL");
+    if let Some(p) = subprotocol {
+        let value = HeaderValue::from_str(p).expect("subprotocol names are valid header values");
+        request.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, value);
     }
+    request
+}
 
-    impl Game for Bulky {
-        type Input = ArenaInput;
-        const NAME: &'static str = "bulky";
-        const FIELDS: [&'static str; FIELD_COUNT] = ["ack", "a", "b", "c", "d", "e", "f", "g"];
+/// The state a replica holds that the server determines: entities and non-zero acks. A Delta
+/// may set an ack to 0 (a player left) where a Snapshot simply leaves it out; both mean 0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    /// Entities by id.
+    pub entities: BTreeMap<EntityId, ReplicaEntity>,
+    /// Acks above 0.
+    pub acks: BTreeMap<PlayerId, InputSeq>,
+}
 
-        fn new(_: &mut GameRng) -> Self {
-            Bulky { tick: 0 }
-        }
-
-        fn join(&mut self, player: PlayerId, _: &mut GameRng) -> EntityId {
-            EntityId(100_000 + player.0)
-        }
-
-        fn leave(&mut self, _: PlayerId) {}
-
-        fn input(&mut self, _: PlayerId, _: &ArenaInput) {}
-
-        fn step(&mut self, _: f32, _: &mut GameRng) {
-            self.tick += 1;
-        }
-
-        fn view(&self, out: &mut Vec<Entity>) {
-            for id in 0..ENTITIES {
-                // Large, changing values: several bytes per field per tick.
-                let v = self
-                    .tick
-                    .wrapping_mul(7919)
-                    .wrapping_add(id as i32 * 104_729);
-                out.push(Entity {
-                    id: EntityId(id),
-                    fields: Fields([0, v, v ^ 0x5555, -v, 1, 2, 3, 4]),
-                });
-            }
+impl State {
+    /// The state of a replica.
+    pub fn of(replica: &Replica) -> State {
+        State {
+            entities: replica.entities().clone(),
+            acks: replica
+                .acks()
+                .iter()
+                .filter(|(_, seq)| seq.0 != 0)
+                .map(|(p, s)| (*p, *s))
+                .collect(),
         }
     }
 }
 
-/// A test game that panics on demand: an input of 666 panics inside `Game::input`, one of 777
-/// inside `Game::step` (through a flag), to prove a game failure closes only its own room.
-pub mod fragile {
-    use tickroom_server::{Game, GameRng};
-    use tickroom_shared::{Entity, EntityId, Fields, PlayerId, FIELD_COUNT};
-
-    /// The game: one entity per player, counting ticks.
-    #[derive(Default)]
-    pub struct Fragile {
-        players: Vec<PlayerId>,
-        tick: i32,
-        explode: bool,
+/// Asserts two replicas hold the same state, listing the differing entities otherwise.
+#[track_caller]
+pub fn assert_same_state(actual: &Replica, expected: &Replica, what: &str) {
+    let (a, e) = (State::of(actual), State::of(expected));
+    if a == e {
+        return;
     }
-
-    impl Game for Fragile {
-        type Input = i32;
-        const NAME: &'static str = "fragile";
-        const FIELDS: [&'static str; FIELD_COUNT] = ["ack", "tick", "", "", "", "", "", ""];
-
-        fn new(_: &mut GameRng) -> Self {
-            Fragile::default()
-        }
-
-        fn join(&mut self, player: PlayerId, _: &mut GameRng) -> EntityId {
-            self.players.push(player);
-            EntityId(player.0)
-        }
-
-        fn leave(&mut self, player: PlayerId) {
-            self.players.retain(|p| *p != player);
-        }
-
-        fn input(&mut self, _: PlayerId, input: &i32) {
-            match *input {
-                666 => panic!("fragile: asked to panic in input"),
-                777 => self.explode = true,
-                _ => {}
-            }
-        }
-
-        fn step(&mut self, _: f32, _: &mut GameRng) {
-            assert!(!self.explode, "fragile: asked to panic in step");
-            self.tick += 1;
-        }
-
-        fn view(&self, out: &mut Vec<Entity>) {
-            for p in &self.players {
-                out.push(Entity {
-                    id: EntityId(p.0),
-                    fields: Fields([0, self.tick, 0, 0, 0, 0, 0, 0]),
-                });
-            }
+    let mut diff = Vec::new();
+    let ids: std::collections::BTreeSet<_> = a.entities.keys().chain(e.entities.keys()).collect();
+    for id in ids {
+        let (x, y) = (a.entities.get(id), e.entities.get(id));
+        if x != y {
+            diff.push(format!("  entity {id}: replica {x:?}, expected {y:?}"));
         }
     }
+    if a.acks != e.acks {
+        diff.push(format!(
+            "  acks: replica {:?}, expected {:?}",
+            a.acks, e.acks
+        ));
+    }
+    panic!(
+        "{what}: the replica (tick {:?}) differs from the expected state (tick {:?}):\n{}",
+        actual.tick(),
+        expected.tick(),
+        diff.join("\n")
+    );
 }

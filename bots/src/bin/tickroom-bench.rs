@@ -1,6 +1,7 @@
 //! `tickroom-bench`: the arena benchmark of WORKLOAD.md, behind `make bench`.
 //!
-//! For each client count it starts a fresh `tickroom-server` process, runs the bots in this
+//! For each client count it starts a fresh `tickroom-server` process (the games crate's binary,
+//! which serves every bundled game; the bots play `arena`), runs the bots in this
 //! process (quick match, 50-player rooms, 30 Hz), and samples the server exactly at the window's
 //! edges: CPU (`utime + stime`), RSS, and every room's tick counters from `/api/stats`. Then it
 //! starts `tickroom-raw-floor` with a frame of the measured delta size and measures the same
@@ -16,8 +17,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tickroom_bots::cpu::ProcessSample;
-use tickroom_bots::swarm::{Placement, Swarm, SwarmConfig};
-use tickroom_bots::{Behavior, Report};
+use tickroom_bots::swarm::{Decode, Placement, Swarm, SwarmConfig};
+use tickroom_bots::{Behavior, Game, Report};
 use tokio::time::Instant;
 
 /// Run the arena benchmark (WORKLOAD.md) and write a results file.
@@ -58,6 +59,10 @@ struct Args {
     /// Joins per second.
     #[arg(long, default_value_t = 500.0)]
     ramp: f64,
+    /// How much of each delta the bots decode: full (a replica per bot, as in every earlier
+    /// result) or acks (only the chain and their own ack: a cheaper generator, same server work).
+    #[arg(long, default_value = "full")]
+    decode: Decode,
     /// Skip the raw-floor runs.
     #[arg(long)]
     no_floor: bool,
@@ -126,6 +131,8 @@ struct Floor {
 struct Results {
     date: String,
     commit: String,
+    /// The game the bots played (always arena: the workload of WORKLOAD.md).
+    game: Game,
     machine: Machine,
     settings: Settings,
     rows: Vec<Row>,
@@ -147,6 +154,7 @@ struct Settings {
     tick_rate: u16,
     bot_threads: usize,
     ramp_per_s: f64,
+    decode: Decode,
     server_args: String,
 }
 
@@ -255,16 +263,21 @@ fn clock_ticks() -> f64 {
     }
 }
 
+/// The game of the benchmark workload.
+const BENCH_GAME: Game = Game::Arena;
+
 fn swarm_config(url: String, clients: usize, args: &Args, listen: bool) -> SwarmConfig {
     SwarmConfig {
         url,
         clients,
+        game: BENCH_GAME,
         placement: if listen {
             Placement::Listen
         } else {
             Placement::Quick
         },
-        behavior: Behavior::Arena,
+        behavior: Behavior::Play,
+        decode: args.decode,
         input_hz: f64::from(args.tick_rate),
         ramp_per_s: args.ramp,
         threads: args.bot_threads,
@@ -348,6 +361,13 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
         let Some(r0) = rooms0.get(&u(r, "id")) else {
             continue;
         };
+        // Only the benchmark's rooms, should the server ever report other games' too.
+        if r.get("game")
+            .and_then(Value::as_str)
+            .is_some_and(|g| g != BENCH_GAME.name())
+        {
+            continue;
+        }
         let ticks = u(r, "ticks") - u(r0, "ticks");
         client_ticks += u(r, "players") * ticks;
         rates.push(ticks as f64 / window_s);
@@ -456,8 +476,8 @@ async fn run_floor(args: &Args, clients: usize, frame_bytes: usize) -> anyhow::R
 
 fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| clients | rooms | server µs/client-tick | floor µs/client-tick | ratio | ticks/s min / avg | late ticks | ack p50 / p99 / max ms | bytes/client/s payload / wire | server RSS MB | server cores | bot cores | other cores | inputs sent / nominal |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| clients | rooms | server µs/client-tick | floor µs/client-tick | ratio | ticks/s min / avg | late ticks | ack p50 / p99 / max ms | bytes/client/s payload / wire | server RSS MB | server cores | bot cores | other cores | inputs sent / nominal | delta bytes / moving player |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for r in rows {
         let b = &r.bots;
@@ -469,7 +489,7 @@ fn table(rows: &[Row]) -> String {
             None => ("-".into(), "-".into()),
         };
         out.push_str(&format!(
-            "| {}{} | {} | {:.2} | {} | {} | {:.2} / {:.2} | {} | {:.1} / {:.1} / {:.1} | {:.0} / {:.0} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} / {:.0} ({:.1} %) |\n",
+            "| {}{} | {} | {:.2} | {} | {} | {:.2} / {:.2} | {} | {:.1} / {:.1} / {:.1} | {:.0} / {:.0} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} / {:.0} ({:.1} %) | {} |\n",
             r.clients,
             if r.sustained { "" } else { " (not held)" },
             r.rooms,
@@ -491,6 +511,9 @@ fn table(rows: &[Row]) -> String {
             b.inputs.per_s,
             b.inputs.nominal_per_s,
             b.inputs.ratio * 100.0,
+            b.bytes
+                .per_changed_entity
+                .map_or_else(|| "-".to_owned(), |v| format!("{v:.2}")),
         ));
     }
     out
@@ -532,7 +555,7 @@ async fn main() -> anyhow::Result<()> {
     for bin in [&args.server, &args.floor] {
         if !bin.is_file() {
             bail!(
-                "{} not found: build with `cargo build --release -p tickroom-server -p tickroom-bots`",
+                "{} not found: build with `cargo build --release -p tickroom-games -p tickroom-bots`",
                 bin.display()
             );
         }
@@ -582,6 +605,7 @@ async fn main() -> anyhow::Result<()> {
     let results = Results {
         date: utc_date(now),
         commit: commit(),
+        game: BENCH_GAME,
         machine: Machine {
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             load_avg_at_start: std::fs::read_to_string("/proc/loadavg")
@@ -600,6 +624,7 @@ async fn main() -> anyhow::Result<()> {
             tick_rate: args.tick_rate,
             bot_threads: args.bot_threads,
             ramp_per_s: args.ramp,
+            decode: args.decode,
             server_args: args.server_args.clone(),
         },
         rows,

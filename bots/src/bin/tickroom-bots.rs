@@ -2,6 +2,7 @@
 //!
 //! The bots ramp in, warm up, are measured over a window, optionally check their replicas
 //! against the server's world, leave, and print a table (and, with `--json`, a report file).
+//! `--game` picks what they play: arena (the benchmark workload), cards or shooter.
 //! See `bench/README.md` for how the benchmark uses it.
 
 use anyhow::{bail, Context as _};
@@ -9,8 +10,8 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Duration;
-use tickroom_bots::swarm::{Placement, Swarm, SwarmConfig};
-use tickroom_bots::Behavior;
+use tickroom_bots::swarm::{Decode, Placement, Swarm, SwarmConfig};
+use tickroom_bots::{Behavior, Game};
 use tickroom_shared::RoomId;
 use tokio::time::Instant;
 
@@ -28,6 +29,13 @@ fn default_threads() -> usize {
 }
 
 /// Load-test a tickroom server with bot clients (the arena workload of WORKLOAD.md by default).
+///
+/// arena: each bot walks randomly, 30 inputs/s, and measures input-to-ack latency.
+/// cards: bots quick-match Crazy Eights rooms, the lowest seated player starts once 2 or more
+/// are seated, each bot plays a legal card (or draws) on its turn, and they join again when a
+/// game ends; reports command round trips and refusals.
+/// shooter: the arena walk plus a random aim and trigger, 30 inputs/s; reports bytes per client
+/// per second under spatial interest.
 #[derive(Debug, Parser)]
 #[command(name = "tickroom-bots", version)]
 struct Args {
@@ -37,6 +45,9 @@ struct Args {
     /// Number of clients.
     #[arg(long, default_value_t = 100)]
     clients: usize,
+    /// The game to play: arena, cards, shooter.
+    #[arg(long, default_value = "arena")]
+    game: Game,
     /// Put the bots in rooms of this many (the first of each group creates the room, the others
     /// join it by id). Without it, and without --room, the bots quick-match.
     #[arg(long, conflicts_with = "room")]
@@ -47,7 +58,7 @@ struct Args {
     /// Connect and count frames only, without joining (for `tickroom-raw-floor`).
     #[arg(long, conflicts_with_all = ["room", "room_size"])]
     listen: bool,
-    /// Inputs per second per client.
+    /// Inputs per second per client (arena, shooter).
     #[arg(long, default_value_t = 30.0)]
     input_hz: f64,
     /// Measurement window, seconds.
@@ -59,9 +70,15 @@ struct Args {
     /// Joins per second while ramping up.
     #[arg(long, default_value_t = 500.0)]
     ramp: f64,
-    /// What the bots do: arena (the workload's random walk), idle, chatty.
-    #[arg(long, default_value = "arena")]
+    /// What the bots do: play (the game's behaviour above; `arena` is accepted for it), idle
+    /// (join and listen), chatty (play plus a chat line per second).
+    #[arg(long, default_value = "play")]
     behavior: Behavior,
+    /// How much of each snapshot and delta the bots decode: full (a replica per bot, every check)
+    /// or acks (only the tick chain and the bot's own ack: a cheaper generator, same latency
+    /// measurement; arena and shooter only, no --verify).
+    #[arg(long, default_value = "full")]
+    decode: Decode,
     /// Seed of the bots' random walks.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -71,8 +88,8 @@ struct Args {
     /// Seconds one join may take before it counts as failed.
     #[arg(long, default_value = "10", value_parser = parse_secs)]
     join_timeout: Duration,
-    /// After the window, stop the bots and compare every replica with the server's world
-    /// (needs a free seat per room, e.g. --room-size below the server's room capacity).
+    /// After the window (arena only), stop the bots, let each ask for a keyframe and compare it
+    /// with the replica it built from deltas.
     #[arg(long)]
     verify: bool,
     /// Write the report as JSON to this file.
@@ -82,6 +99,11 @@ struct Args {
 
 /// Updates the bar every half second until `until`.
 async fn wait_showing(swarm: &Swarm, bar: &ProgressBar, phase: &str, until: Instant) {
+    let what = if swarm.config().game.has_inputs() {
+        "ack"
+    } else {
+        "command"
+    };
     let mut last = (Instant::now(), swarm.progress().messages);
     loop {
         let now = Instant::now();
@@ -99,7 +121,7 @@ async fn wait_showing(swarm: &Swarm, bar: &ProgressBar, phase: &str, until: Inst
             .map_or_else(|| "-".to_owned(), |v| format!("{v:.1} ms"));
         let left = until.saturating_duration_since(now).as_secs();
         bar.set_message(format!(
-            "{phase} {left:>3}s | joined {} failed {} dropped {} | {rate:>8.0} msg/s | ack p99 {p99}",
+            "{phase} {left:>3}s | joined {} failed {} dropped {} | {rate:>8.0} msg/s | {what} p99 {p99}",
             p.joined, p.failed, p.dropped
         ));
     }
@@ -117,11 +139,19 @@ async fn main() -> anyhow::Result<()> {
     if args.verify && placement == Placement::Listen {
         bail!("--verify needs a tickroom server, not --listen");
     }
+    if args.verify && args.game != Game::Arena {
+        bail!("--verify needs a world that can stand still: only --game arena");
+    }
+    if args.verify && args.decode != Decode::Full {
+        bail!("--verify compares replicas: it needs --decode full");
+    }
     let config = SwarmConfig {
         url: args.url.clone(),
         clients: args.clients,
+        game: args.game,
         placement,
         behavior: args.behavior,
+        decode: args.decode,
         input_hz: args.input_hz,
         ramp_per_s: args.ramp,
         threads: args.threads,

@@ -1,5 +1,7 @@
-/** Movement from the keyboard: WASD and the arrow keys. */
-import type { ArenaInput } from "../generated/protocol";
+/** Movement from the keyboard (WASD and the arrow keys), and other held keys (Space to fire). */
+
+/** A direction per axis, each in {-1, 0, 1}; +y is down the screen. */
+export type Direction = [dx: number, dy: number];
 
 const directions: Record<string, [number, number]> = {
   KeyW: [0, -1],
@@ -21,9 +23,11 @@ export class Keyboard {
   private readonly held = new Set<string>();
   private readonly offs: Array<() => void> = [];
 
-  constructor(target: Window = window) {
+  /** `extraKeys`: codes besides the movement keys to track (e.g. "Space"). */
+  constructor(extraKeys: readonly string[] = [], target: Window = window) {
+    const tracked = new Set([...Object.keys(directions), ...extraKeys]);
     const down = (e: KeyboardEvent): void => {
-      if (!(e.code in directions) || isTextField(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (!tracked.has(e.code) || isTextField(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
       this.held.add(e.code);
       e.preventDefault(); // arrows would scroll the page
     };
@@ -42,8 +46,13 @@ export class Keyboard {
     );
   }
 
+  /** True while the key with this code is held (only for tracked keys). */
+  isHeld(code: string): boolean {
+    return this.held.has(code);
+  }
+
   /** The direction of the keys held now; opposite keys cancel. */
-  direction(): ArenaInput {
+  direction(): Direction {
     let dx = 0;
     let dy = 0;
     for (const code of this.held) {

@@ -2,7 +2,7 @@
  * An on-screen joystick for touch screens (and mice): drag from its centre; the direction is
  * quantised to the eight directions the game accepts.
  */
-import type { ArenaInput } from "../generated/protocol";
+import type { Direction } from "./Keyboard";
 
 /** Fraction of the stick's radius that counts as "no direction". */
 const DEAD_ZONE = 0.3;
@@ -11,7 +11,7 @@ export class TouchStick {
   readonly element: HTMLElement;
   private readonly knob: HTMLElement;
   private pointer: number | null = null;
-  private value: ArenaInput = [0, 0];
+  private value: Direction = [0, 0];
 
   constructor(parent: HTMLElement) {
     this.element = document.createElement("div");
@@ -41,7 +41,7 @@ export class TouchStick {
   }
 
   /** The direction held now. */
-  direction(): ArenaInput {
+  direction(): Direction {
     return this.value;
   }
 
@@ -58,11 +58,11 @@ export class TouchStick {
 }
 
 /** A stick deflection (unit circle) to one of eight directions, or none inside the dead zone. */
-export function quantise(vx: number, vy: number): ArenaInput {
+export function quantise(vx: number, vy: number): Direction {
   if (Math.hypot(vx, vy) < DEAD_ZONE) return [0, 0];
   // Eight 45° sectors centred on the axes and diagonals.
   const sector = Math.round(Math.atan2(vy, vx) / (Math.PI / 4));
-  const dirs: ArenaInput[] = [
+  const dirs: Direction[] = [
     [1, 0],
     [1, 1],
     [0, 1],

@@ -1,22 +1,26 @@
-/** The page: the lobby, or the game once a room is joined; the URL hash names the room (#room=ID). */
-import { Client, JoinError, type ServerInfo } from "../Client";
-import type { ArenaGameOptions } from "../game/ArenaGame";
-import type { Room } from "../Room";
+/** The page: the lobby, or a room's game screen once joined; the URL hash names the room (#room=ID). */
+import { Client, type Room, type ServerInfo } from "@tickroom/client";
+import { gameModules } from "../games";
 import { roomFromHash } from "./dom";
-import { GameView } from "./GameView";
-import { LobbyView } from "./LobbyView";
+import { GameScreen } from "./GameScreen";
+import { LobbyView, type JoinChoice } from "./LobbyView";
+
+export interface AppOptions {
+  /** How far in the past remote entities are drawn, ms. Default: 100. */
+  interpolationDelayMs?: number;
+}
 
 export class App {
   readonly client: Client;
   lobby: LobbyView | null = null;
-  game: GameView | null = null;
+  screen: GameScreen | null = null;
   /** Fetched once: the LAN addresses for share links. */
   private readonly info: Promise<ServerInfo | null>;
 
   constructor(
     private readonly mount: HTMLElement,
     endpoint: string,
-    private readonly gameOptions: ArenaGameOptions = {},
+    private readonly options: AppOptions = {},
   ) {
     this.client = new Client(endpoint);
     this.info = this.client.info().catch(() => null);
@@ -25,55 +29,70 @@ export class App {
 
   /** The room being played, if any. */
   get room(): Room | null {
-    return this.game?.room ?? null;
+    return this.screen?.room ?? null;
   }
 
   private showLobby(message: string | null): void {
-    this.game?.dispose();
-    this.game = null;
+    this.screen?.dispose();
+    this.screen = null;
     this.lobby?.dispose();
-    const invited = roomFromHash(location.hash);
     this.lobby = new LobbyView(
       this.client,
-      {
-        quickPlay: (name) => void this.enter(this.client.quickPlay(name)),
-        create: (name) => void this.enter(this.client.create(name)),
-        join: (name, id) => void this.enter(this.client.join(name, id)),
-      },
-      invited,
+      gameModules,
+      (name, choice) => void this.enter(name, choice),
+      roomFromHash(location.hash),
       message,
     );
     this.mount.replaceChildren(this.lobby.root);
   }
 
-  private async enter(joining: Promise<Room>): Promise<void> {
+  private joining(name: string, choice: JoinChoice): Promise<Room> {
+    switch (choice.kind) {
+      case "join":
+        return this.client.join(choice.room, name);
+      case "create":
+        return this.client.create(choice.game, name, gameModules.get(choice.game)?.options(choice.choices) ?? null);
+      case "quick": {
+        // PROTOCOL.md: a client that wants "mode quick" sends it in both the filter and the options.
+        const module = gameModules.get(choice.game);
+        const options = module?.options(choice.choices) ?? null;
+        const filter = module && module.choices.length > 0 ? choice.choices : undefined;
+        return this.client.quickPlay(choice.game, name, {
+          ...(options ? { options } : {}),
+          ...(filter ? { filter } : {}),
+        });
+      }
+    }
+  }
+
+  private async enter(name: string, choice: JoinChoice): Promise<void> {
     let room: Room;
     try {
-      room = await joining;
+      room = await this.joining(name, choice);
     } catch (e) {
-      const text = e instanceof JoinError || e instanceof Error ? e.message : String(e);
-      this.lobby?.showMessage(text);
+      this.lobby?.showMessage(e instanceof Error ? e.message : String(e));
       return;
     }
     const info = await this.info;
     this.lobby?.dispose();
     this.lobby = null;
-    this.game = new GameView(
+    this.screen = new GameScreen(
       room,
+      gameModules.get(room.seat?.game ?? "") ?? null,
       (message) => {
-        history.replaceState(null, "", location.pathname);
+        history.replaceState(null, "", location.pathname + location.search);
         this.showLobby(message);
       },
-      this.gameOptions,
-      shareOrigins(info?.lan_urls ?? []),
+      shareOrigins(info?.lanUrls ?? []),
+      this.options.interpolationDelayMs ?? 100,
     );
-    this.mount.replaceChildren(this.game.root);
+    this.mount.replaceChildren(this.screen.root);
   }
 }
 
 /** Share links from this page's origin; when the page was opened on loopback, which friends
  * cannot reach, the server's LAN addresses come first. */
-function shareOrigins(lanUrls: string[]): string[] {
+function shareOrigins(lanUrls: readonly string[]): string[] {
   const lan = lanUrls.map((u) => u.replace(/\/+$/, ""));
   const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(location.hostname);
   if (lan.length === 0) return [location.origin];

@@ -1,6 +1,5 @@
 /** The chat: a log of lines (chat and room events) and an input line. */
-import { MAX_CHAT_BYTES } from "../generated/protocol";
-import type { Room } from "../Room";
+import { MAX_CHAT_BYTES, type Room } from "@tickroom/client";
 import { el } from "./dom";
 
 /** Lines kept in the log. */
@@ -12,9 +11,10 @@ export class ChatBox {
   private readonly log: HTMLElement;
 
   constructor(private readonly room: Room) {
-    this.log = el("div", { class: "chat-log", id: "chat-log", "aria-live": "polite" });
+    this.log = el("div", { class: "chat-log", id: "chat-log", "data-testid": "chat-log", "aria-live": "polite" });
     this.input = el("input", {
       id: "chat-input",
+      "data-testid": "chat-input",
       type: "text",
       placeholder: "Say something (Enter)",
       autocomplete: "off",

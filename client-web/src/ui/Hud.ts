@@ -1,5 +1,5 @@
 /** The HUD: connection state, RTT, measured server tick rate, bytes/s received. */
-import type { Room } from "../Room";
+import type { Room } from "@tickroom/client";
 import { el } from "./dom";
 
 const stateWords = {
@@ -15,16 +15,16 @@ export function formatBytes(perSecond: number): string {
 
 export class Hud {
   readonly root: HTMLElement;
-  private readonly cells: Record<"state" | "rtt" | "tick" | "bytes" | "inputs", HTMLElement>;
+  private readonly cells: Record<"state" | "rtt" | "tick" | "bytes", HTMLElement>;
 
   constructor(private readonly room: Room) {
-    const cell = (id: string): HTMLElement => el("dd", { id: `hud-${id}` }, "–");
+    const cell = (id: string, testId = `hud-${id}`): HTMLElement =>
+      el("dd", { id: `hud-${id}`, "data-testid": testId }, "–");
     this.cells = {
-      state: cell("state"),
+      state: cell("state", "connection-status"),
       rtt: cell("rtt"),
       tick: cell("tick"),
       bytes: cell("bytes"),
-      inputs: cell("inputs"),
     };
     this.root = el(
       "dl",
@@ -37,21 +37,21 @@ export class Hud {
       this.cells.tick,
       el("dt", {}, "Received"),
       this.cells.bytes,
-      el("dt", {}, "Unacked"),
-      this.cells.inputs,
     );
   }
 
-  update(nowMs: number, unacked: number): void {
+  update(nowMs: number): void {
     const { room, cells } = this;
     cells.state.textContent = stateWords[room.status.state] + (room.congested ? " (congested)" : "");
     cells.state.className = `state-${room.status.state}`;
+    cells.state.dataset["state"] = room.status.state;
     const rtt = room.status.state === "connected" ? room.stats.rttMs : null;
     cells.rtt.textContent = rtt === null ? "–" : `${rtt.toFixed(rtt < 10 ? 1 : 0)} ms`;
     const rate = room.stats.tickRate(nowMs);
-    const nominal = room.seat?.tickRate;
-    cells.tick.textContent = rate === null ? "–" : `${rate.toFixed(1)} Hz${nominal ? ` (of ${nominal})` : ""}`;
+    const seat = room.seat;
+    // An "on change" room sends only when something changed: its measured rate says little.
+    if (seat?.onChange) cells.tick.textContent = `${seat.tickRate} Hz, on change`;
+    else cells.tick.textContent = rate === null ? "–" : `${rate.toFixed(1)} Hz${seat ? ` (of ${seat.tickRate})` : ""}`;
     cells.bytes.textContent = formatBytes(room.stats.bytesPerSecond(nowMs));
-    cells.inputs.textContent = `${unacked} input${unacked === 1 ? "" : "s"}`;
   }
 }

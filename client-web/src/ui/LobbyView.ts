@@ -1,16 +1,18 @@
 /**
- * The lobby: player name, quick play, create room, the room list (refreshed from /api/rooms),
- * an invited room from a share link, and the LAN address when the server offers one.
+ * The lobby: the player's name, one card per game the server runs (from `/api/info`) with quick
+ * play and create (and the game's choices, such as the cards mode), the room list of every game
+ * (refreshed from `/api/rooms`), an invited room from a `#room=ID` link, and the server's LAN
+ * addresses when it has them.
  */
-import type { Client, RoomListing } from "../Client";
-import { MAX_NAME_BYTES } from "../generated/protocol";
+import { MAX_NAME_BYTES, PROTOCOL_VERSION, type Client, type RoomListing, type ServerInfo } from "@tickroom/client";
+import type { GameModule } from "../games/GameModule";
 import { el } from "./dom";
 
-export interface LobbyActions {
-  quickPlay(name: string): void;
-  create(name: string): void;
-  join(name: string, room: number): void;
-}
+/** How the player wants to join. */
+export type JoinChoice =
+  | { kind: "quick"; game: string; choices: Record<string, string> }
+  | { kind: "create"; game: string; choices: Record<string, string> }
+  | { kind: "join"; room: number };
 
 /** Room list refresh period, ms. */
 const REFRESH_MS = 2000;
@@ -29,29 +31,42 @@ function savedName(): string {
 export class LobbyView {
   readonly root: HTMLElement;
   private readonly nameInput: HTMLInputElement;
+  private readonly gamesBox: HTMLElement;
   private readonly list: HTMLElement;
   private readonly message: HTMLElement;
   private readonly lan: HTMLElement;
   private timer: ReturnType<typeof setInterval> | null = null;
   private busy = false;
+  private info: ServerInfo | null = null;
 
   constructor(
     private readonly client: Client,
-    private readonly actions: LobbyActions,
+    private readonly modules: ReadonlyMap<string, GameModule>,
+    private readonly onJoin: (name: string, choice: JoinChoice) => void,
     invitedRoom: number | null,
     message: string | null,
   ) {
     this.nameInput = el("input", {
       id: "name",
+      "data-testid": "name-input",
       type: "text",
       maxlength: MAX_NAME_BYTES,
       autocomplete: "nickname",
       placeholder: "your name",
       value: savedName(),
     });
-    this.list = el("div", { class: "room-list", id: "room-list" }, "Loading rooms…");
-    this.message = el("p", { class: "message", id: "lobby-message", role: "status" }, message ?? "");
-    this.lan = el("p", { class: "lan", id: "lan" });
+    this.gamesBox = el(
+      "div",
+      { class: "games", "data-testid": "games" },
+      el("p", { class: "muted" }, "Loading games…"),
+    );
+    this.list = el("div", { class: "room-list", id: "room-list", "data-testid": "room-list" }, "Loading rooms…");
+    this.message = el(
+      "p",
+      { class: "message", id: "lobby-message", "data-testid": "lobby-message", role: "status" },
+      message ?? "",
+    );
+    this.lan = el("p", { class: "lan", id: "lan", "data-testid": "lan-urls" });
     const invite =
       invitedRoom !== null
         ? el(
@@ -60,42 +75,36 @@ export class LobbyView {
             el("p", {}, `You were invited to room ${invitedRoom}.`),
             el(
               "button",
-              { id: "join-invited", class: "primary", onclick: () => this.go((n) => actions.join(n, invitedRoom)) },
+              {
+                id: "join-invited",
+                "data-testid": "join-invited",
+                class: "primary",
+                onclick: () => this.go({ kind: "join", room: invitedRoom }),
+              },
               `Join room ${invitedRoom}`,
             ),
           )
         : null;
     this.root = el(
       "section",
-      { class: "lobby", id: "lobby" },
-      el("h1", {}, "tickroom ", el("span", { class: "sub" }, "arena")),
-      el("p", { class: "tagline" }, "Walk around, collect the orbs, play with friends on your network."),
+      { class: "lobby", id: "lobby", "data-testid": "lobby" },
+      el("h1", {}, "tickroom"),
+      el("p", { class: "tagline" }, "Realtime games in the browser, with friends on your network."),
       el("label", { for: "name" }, "Name"),
       this.nameInput,
       invite,
-      el(
-        "div",
-        { class: "actions" },
-        el(
-          "button",
-          { id: "quick-play", class: invite ? "" : "primary", onclick: () => this.go((n) => actions.quickPlay(n)) },
-          "Quick play",
-        ),
-        el("button", { id: "create-room", onclick: () => this.go((n) => actions.create(n)) }, "Create room"),
-      ),
       this.message,
+      el("h2", {}, "Games"),
+      this.gamesBox,
       el("h2", {}, "Rooms"),
       this.list,
       this.lan,
-      el("p", { class: "help" }, "Move with WASD or the arrow keys, or the stick on touch screens."),
     );
     this.nameInput.addEventListener("keydown", (e) => {
-      if (e.key === "Enter")
-        this.go((n) => (invitedRoom !== null ? actions.join(n, invitedRoom) : actions.quickPlay(n)));
+      if (e.key === "Enter" && invitedRoom !== null) this.go({ kind: "join", room: invitedRoom });
     });
     void this.refresh();
     this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
-    void this.showLan();
   }
 
   /** Shows a message (a failed join) and re-enables the buttons. */
@@ -119,19 +128,37 @@ export class LobbyView {
     return name;
   }
 
-  private go(action: (name: string) => void): void {
+  private go(choice: JoinChoice): void {
     if (this.busy) return;
     this.setBusy(true);
     this.message.textContent = "Joining…";
-    action(this.name());
+    this.onJoin(this.name(), choice);
   }
 
   private setBusy(busy: boolean): void {
     this.busy = busy;
-    for (const b of this.root.querySelectorAll("button")) b.disabled = busy;
+    for (const b of this.root.querySelectorAll("button")) {
+      if (!b.dataset["unavailable"]) b.disabled = busy;
+    }
   }
 
   private async refresh(): Promise<void> {
+    // The games list changes only with the server: fetched until it arrives once.
+    if (!this.info) {
+      try {
+        this.info = await this.client.info();
+        this.showGames(this.info);
+        this.showLan(this.info.lanUrls);
+      } catch (e) {
+        this.gamesBox.replaceChildren(
+          el(
+            "p",
+            { class: "muted" },
+            `Cannot read the server's games (${e instanceof Error ? e.message : String(e)}).`,
+          ),
+        );
+      }
+    }
     let rooms: RoomListing[];
     try {
       rooms = await this.client.rooms();
@@ -139,25 +166,92 @@ export class LobbyView {
       this.list.replaceChildren(el("p", { class: "muted" }, "Cannot reach the server."));
       return;
     }
+    this.showRooms(rooms);
+  }
+
+  private showGames(info: ServerInfo): void {
+    if (info.protocolVersion !== PROTOCOL_VERSION) {
+      this.gamesBox.replaceChildren(
+        el(
+          "p",
+          { class: "message" },
+          `This server speaks protocol ${info.protocolVersion}; this page speaks ${PROTOCOL_VERSION}. Reload the page.`,
+        ),
+      );
+      return;
+    }
+    this.gamesBox.replaceChildren(...info.games.map((g) => this.gameCard(g.name, g.tickRate, g.capacity, g.onChange)));
+  }
+
+  private gameCard(name: string, tickRate: number, capacity: number, onChange: boolean): HTMLElement {
+    const module = this.modules.get(name);
+    const selects = (module?.choices ?? []).map((c) => ({
+      key: c.key,
+      select: el(
+        "select",
+        { "data-testid": `${name}-${c.key}`, "aria-label": `${module?.title ?? name} ${c.label}` },
+        ...c.values.map((v) => el("option", { value: v }, v)),
+      ),
+      label: c.label,
+    }));
+    const chosen = (): Record<string, string> => Object.fromEntries(selects.map((s) => [s.key, s.select.value]));
+    return el(
+      "article",
+      { class: "game-card", "data-testid": `game-${name}`, "data-game": name },
+      el("h3", {}, module?.title ?? name),
+      el("p", {}, module?.blurb ?? "This page has no view for this game; it shows its raw state."),
+      el("p", { class: "muted" }, `${tickRate} Hz${onChange ? ", on change" : ""} · up to ${capacity} players`),
+      ...selects.map((s) => el("label", { class: "choice" }, `${s.label} `, s.select)),
+      el(
+        "div",
+        { class: "actions" },
+        el(
+          "button",
+          {
+            class: "primary",
+            "data-testid": `quick-play-${name}`,
+            onclick: () => this.go({ kind: "quick", game: name, choices: chosen() }),
+          },
+          "Quick play",
+        ),
+        el(
+          "button",
+          {
+            "data-testid": `create-${name}`,
+            onclick: () => this.go({ kind: "create", game: name, choices: chosen() }),
+          },
+          "Create room",
+        ),
+      ),
+    );
+  }
+
+  private showRooms(rooms: RoomListing[]): void {
     if (rooms.length === 0) {
       this.list.replaceChildren(el("p", { class: "muted" }, "No rooms yet: quick play opens one."));
       return;
     }
     const rows = rooms.map((r) => {
       const full = r.players >= r.capacity;
+      const unavailable = full || r.locked;
       const button = el(
         "button",
-        { class: "small", "data-room": r.id, onclick: () => this.go((n) => this.actions.join(n, r.id)) },
-        full ? "Full" : "Join",
+        { class: "small", "data-testid": `join-room-${r.id}`, onclick: () => this.go({ kind: "join", room: r.id }) },
+        full ? "Full" : r.locked ? "Locked" : "Join",
       );
-      button.disabled = full || this.busy;
+      if (unavailable) button.dataset["unavailable"] = "true";
+      button.disabled = unavailable || this.busy;
+      const meta = Object.entries(r.metadata)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(", ");
       return el(
         "tr",
-        {},
+        { "data-testid": "room-row", "data-room": r.id, "data-game": r.game },
         el("td", {}, `#${r.id}`),
-        el("td", {}, r.game),
+        el("td", {}, this.modules.get(r.game)?.title ?? r.game),
         el("td", {}, `${r.players}/${r.capacity}`),
-        el("td", {}, `${r.tick_rate} Hz`),
+        el("td", {}, r.locked ? "🔒 locked" : "open"),
+        el("td", { class: "muted" }, meta),
         el("td", {}, button),
       );
     });
@@ -174,7 +268,8 @@ export class LobbyView {
             el("th", {}, "Room"),
             el("th", {}, "Game"),
             el("th", {}, "Players"),
-            el("th", {}, "Tick"),
+            el("th", {}, "State"),
+            el("th", {}, "Settings"),
             el("th", {}),
           ),
         ),
@@ -183,17 +278,11 @@ export class LobbyView {
     );
   }
 
-  private async showLan(): Promise<void> {
-    try {
-      const info = await this.client.info();
-      if (info.lan_urls.length > 0) {
-        this.lan.replaceChildren(
-          "Friends on your network can open: ",
-          ...info.lan_urls.flatMap((u, i) => [i > 0 ? " or " : "", el("a", { href: u }, u)]),
-        );
-      }
-    } catch {
-      // No info: nothing to show.
-    }
+  private showLan(lanUrls: readonly string[]): void {
+    if (lanUrls.length === 0) return;
+    this.lan.replaceChildren(
+      "Friends on your network can open: ",
+      ...lanUrls.flatMap((u, i) => [i > 0 ? " or " : "", el("a", { href: u }, u)]),
+    );
   }
 }

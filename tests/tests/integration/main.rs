@@ -3,12 +3,13 @@
 //! Each module covers one area; every test starts its own server on a free loopback port.
 
 mod bad_input;
-mod bindings;
-mod bots_smoke;
-mod golden;
+mod bundled;
+mod commands;
 mod hardening;
 mod join;
 mod replica;
+mod room_end;
 mod rooms;
 mod slow_consumer;
 mod tls;
+mod visibility;

@@ -1,14 +1,9 @@
 //! TLS: with `--tls-cert` and `--tls-key` the server speaks https:// and wss://.
 
-use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
-use tickroom_server::arena::Arena;
-use tickroom_shared::{ClientMsg, DecodeLimits, ServerMsg, SUBPROTOCOL};
-use tickroom_tests::{join_msg, start, test_config, To, PATIENCE};
+use tickroom_shared::SUBPROTOCOL;
+use tickroom_tests::{request, start_lab, test_config, Client, Join, PATIENCE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::header::{HeaderValue, SEC_WEBSOCKET_PROTOCOL};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::Connector;
 
 /// A self-signed certificate for "localhost", written to a temporary folder.
@@ -19,7 +14,8 @@ struct TestCert {
 }
 
 fn test_cert() -> TestCert {
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("rcgen");
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".into()])
+        .expect("rcgen makes a self-signed certificate");
     let dir = std::env::temp_dir().join(format!("tickroom-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let cert_path = dir.join("cert.pem");
@@ -54,42 +50,26 @@ async fn wss_and_https_with_a_self_signed_certificate() {
     let mut config = test_config();
     config.tls_cert = Some(cert.cert_path.clone());
     config.tls_key = Some(cert.key_path.clone());
-    let server = start::<Arena>(config);
+    let server = start_lab(config);
     let port = server.addr.port();
     let tls = client_config(&cert);
 
-    let mut request = format!("wss://localhost:{port}/ws")
-        .into_client_request()
-        .expect("url");
-    request.headers_mut().insert(
-        SEC_WEBSOCKET_PROTOCOL,
-        HeaderValue::from_static(SUBPROTOCOL),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
-        request,
+    let url = format!("wss://localhost:{port}/ws");
+    let (ws, response) = tokio_tungstenite::connect_async_tls_with_config(
+        request(&url, Some(SUBPROTOCOL)),
         None,
         false,
         Some(Connector::Rustls(tls.clone())),
     )
     .await
     .expect("wss connects");
-    let join: ClientMsg<()> = join_msg("tls", To::Quick, None);
-    ws.send(Message::Binary(
-        tickroom_shared::encode(&join).expect("encodes").into(),
-    ))
-    .await
-    .expect("send");
-    let first = tokio::time::timeout(PATIENCE, ws.next())
+    assert_eq!(response.status(), 101);
+    let mut client = Client::over(ws);
+    client
+        .try_join(Join::quick("tls"))
         .await
-        .expect("in time")
-        .expect("open")
-        .expect("ok");
-    let Message::Binary(bytes) = first else {
-        panic!("expected a binary message, got {first:?}")
-    };
-    let msg: ServerMsg =
-        tickroom_shared::decode(&bytes, &DecodeLimits::default()).expect("decodes");
-    assert!(matches!(msg, ServerMsg::Welcome { .. }), "{msg:?}");
+        .expect("joins over wss");
+    assert_eq!(client.welcomed().game, "lab");
 
     let tcp = tokio::net::TcpStream::connect(server.addr)
         .await

@@ -1,0 +1,47 @@
+/**
+ * What the app needs from each game's client: how the lobby presents it and offers its options,
+ * and the view that plays it. Each game lives in `games/<name>/` and is written only against the
+ * SDK (`@tickroom/client`); the app picks the module by the welcome's game name.
+ */
+import type { Room, ValueMap } from "@tickroom/client";
+
+/** A choice the lobby offers for a game's rooms, e.g. the cards game's mode. */
+export interface LobbyChoice {
+  /** The option's key in the game's options (and in room metadata, for quick-match filters). */
+  readonly key: string;
+  readonly label: string;
+  readonly values: readonly string[];
+}
+
+/** What a game view gets from the app. */
+export interface GameContext {
+  readonly room: Room;
+  /** Adds a line to the room's log (chat panel): joins, leaves, game news. */
+  notice(text: string): void;
+  /** How far in the past remote entities are drawn, ms (the page's `?delay=`). */
+  readonly interpolationDelayMs: number;
+}
+
+/** A running game view: its stage, an optional side panel, and cleanup. */
+export interface GameView {
+  /** The main area: a canvas, or the table of a card game. */
+  readonly root: HTMLElement;
+  /** Extra side-panel content (a scoreboard), shown above the chat. */
+  readonly panel: HTMLElement | null;
+  /** The stage's pixel position of a world point, for browser tests that aim (null: not a canvas game). */
+  toScreen?(x: number, y: number): { x: number; y: number } | null;
+  dispose(): void;
+}
+
+export interface GameModule {
+  readonly name: string;
+  readonly title: string;
+  /** One line for the lobby. */
+  readonly blurb: string;
+  /** How to play, in one line. */
+  readonly help: string;
+  readonly choices: readonly LobbyChoice[];
+  /** The options of a new room from the lobby's choices (null: the game's defaults). */
+  options(choices: Readonly<Record<string, string>>): ValueMap | null;
+  createView(ctx: GameContext): GameView;
+}

@@ -1,0 +1,94 @@
+/**
+ * The arena's screen: the canvas with the touch stick, the frame loop (local ticks, prediction,
+ * interpolation, drawing), the scoreboard, and stopping the player when the page loses focus.
+ */
+import type { Room } from "@tickroom/client";
+import { Keyboard, type Direction } from "../../input/Keyboard";
+import { TouchStick } from "../../input/TouchStick";
+import { el } from "../../ui/dom";
+import type { GameContext, GameView } from "../GameModule";
+import { ArenaGame } from "./ArenaGame";
+import { ArenaRenderer } from "./ArenaRenderer";
+import type { ArenaInput } from "./rules";
+import { Scoreboard } from "./Scoreboard";
+
+/** Scoreboard refresh period, ms. */
+const PANEL_REFRESH_MS = 250;
+
+export class ArenaView implements GameView {
+  readonly root: HTMLElement;
+  readonly panel: HTMLElement;
+  readonly game: ArenaGame;
+  private readonly renderer: ArenaRenderer;
+  private readonly keyboard = new Keyboard();
+  private readonly stick: TouchStick;
+  private readonly scoreboard: Scoreboard;
+  private readonly offs: Array<() => void> = [];
+  private frameId: number | null = null;
+  private lastPanel = 0;
+
+  constructor(ctx: GameContext) {
+    const room = ctx.room as Room<ArenaInput, never>;
+    const canvas = el("canvas", {
+      id: "arena",
+      class: "game-canvas",
+      "aria-label": "arena",
+      "data-testid": "arena-canvas",
+    });
+    this.root = el("div", { class: "stage-fill" }, canvas);
+    this.stick = new TouchStick(this.root);
+    this.renderer = new ArenaRenderer(canvas);
+    this.game = new ArenaGame(room, { interpolationDelayMs: ctx.interpolationDelayMs });
+    this.scoreboard = new Scoreboard(ctx.room);
+    this.panel = this.scoreboard.root;
+    this.offs.push(
+      room.on("event", (e) => {
+        // Everyone gets every pickup; only the own ones are news.
+        if (e.name === "pickup" && typeof e.payload === "object" && e.payload !== null && !Array.isArray(e.payload)) {
+          const p = e.payload as Record<string, unknown>;
+          if (p["player"] === room.player && typeof p["score"] === "number" && p["score"] % 10 === 0) {
+            ctx.notice(`${p["score"]} orbs collected!`);
+          }
+        }
+      }),
+    );
+    const release = (): void => this.game.release();
+    const visibility = (): void => {
+      if (document.hidden) release();
+    };
+    window.addEventListener("blur", release);
+    document.addEventListener("visibilitychange", visibility);
+    this.offs.push(
+      () => window.removeEventListener("blur", release),
+      () => document.removeEventListener("visibilitychange", visibility),
+    );
+    this.frameId = requestAnimationFrame((t) => this.frame(t));
+  }
+
+  toScreen(x: number, y: number): { x: number; y: number } {
+    return this.renderer.toScreen(x, y);
+  }
+
+  dispose(): void {
+    if (this.frameId !== null) cancelAnimationFrame(this.frameId);
+    this.frameId = null;
+    for (const off of this.offs) off();
+    this.game.dispose();
+    this.keyboard.dispose();
+    this.stick.element.remove();
+  }
+
+  private direction(): Direction {
+    const k = this.keyboard.direction();
+    return k[0] !== 0 || k[1] !== 0 ? k : this.stick.direction();
+  }
+
+  private frame(nowMs: number): void {
+    this.frameId = requestAnimationFrame((t) => this.frame(t));
+    this.renderer.draw(this.game.frame(nowMs, this.direction()));
+    if (nowMs - this.lastPanel >= PANEL_REFRESH_MS) {
+      this.lastPanel = nowMs;
+      this.scoreboard.update();
+    }
+  }
+}

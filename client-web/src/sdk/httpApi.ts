@@ -1,0 +1,122 @@
+/**
+ * The server's HTTP look-ups, `GET /api/info` and `GET /api/rooms`, as checked, camel-cased
+ * objects. The JSON comes from the network: anything that does not have the documented shape is
+ * a HttpApiError rather than a value with the wrong type.
+ */
+import { parseKinds, SchemaError, type KindSchema } from "./protocol/kinds";
+import type { StringMap } from "./protocol/messages";
+import { isStringMap, isValueMap } from "./protocol/value";
+
+/** One game the server runs. */
+export interface GameInfo {
+  readonly name: string;
+  /** Ticks per second of its rooms. */
+  readonly tickRate: number;
+  /** True: its rooms send Deltas only when something changed. */
+  readonly onChange: boolean;
+  /** Seats per room. */
+  readonly capacity: number;
+  readonly kinds: readonly KindSchema[];
+}
+
+/** `GET /api/info`. */
+export interface ServerInfo {
+  readonly protocolVersion: number;
+  readonly subprotocol: string;
+  /** The game of a join that names none. */
+  readonly defaultGame: string;
+  readonly games: readonly GameInfo[];
+  /** Addresses to share on the LAN; empty unless the server listens on all interfaces. */
+  readonly lanUrls: readonly string[];
+}
+
+/** A room as `GET /api/rooms` lists it. */
+export interface RoomListing {
+  readonly id: number;
+  readonly game: string;
+  readonly players: number;
+  readonly capacity: number;
+  readonly tickRate: number;
+  readonly onChange: boolean;
+  /** True while the game keeps newcomers out (a match in progress). */
+  readonly locked: boolean;
+  /** What the game says about the room (`{"mode": "classic"}`); quick match filters on it. */
+  readonly metadata: StringMap;
+}
+
+/** A look-up answered with something else than the documented JSON. */
+export class HttpApiError extends Error {
+  override readonly name = "HttpApiError";
+}
+
+type Json = Record<string, unknown>;
+
+function object(v: unknown, what: string): Json {
+  if (!isValueMap(v)) throw new HttpApiError(`${what}: expected an object`);
+  return v as Json;
+}
+
+function field<T>(o: Json, key: string, check: (v: unknown) => v is T, what: string): T {
+  const v = o[key];
+  if (!check(v)) throw new HttpApiError(`${what}.${key}: unexpected value ${JSON.stringify(v)}`);
+  return v;
+}
+
+const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isString = (v: unknown): v is string => typeof v === "string";
+const isBoolean = (v: unknown): v is boolean => typeof v === "boolean";
+const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
+
+function parseGame(raw: unknown, i: number): GameInfo {
+  const what = `games[${i}]`;
+  const o = object(raw, what);
+  let kinds: KindSchema[];
+  try {
+    kinds = parseKinds(o["kinds"]);
+  } catch (e) {
+    if (e instanceof SchemaError) throw new HttpApiError(`${what}.kinds: ${e.message}`);
+    throw e;
+  }
+  return {
+    name: field(o, "name", isString, what),
+    tickRate: field(o, "tick_rate", isNumber, what),
+    onChange: field(o, "on_change", isBoolean, what),
+    capacity: field(o, "capacity", isNumber, what),
+    kinds,
+  };
+}
+
+/** Checks and converts the JSON of `GET /api/info`. */
+export function parseServerInfo(json: unknown): ServerInfo {
+  const o = object(json, "info");
+  const lanUrls = o["lan_urls"] ?? [];
+  if (!isArray(lanUrls) || !lanUrls.every(isString)) throw new HttpApiError("info.lan_urls: expected strings");
+  return {
+    protocolVersion: field(o, "protocol_version", isNumber, "info"),
+    subprotocol: field(o, "subprotocol", isString, "info"),
+    defaultGame: field(o, "default_game", isString, "info"),
+    games: field(o, "games", isArray, "info").map(parseGame),
+    lanUrls,
+  };
+}
+
+/** Checks and converts the JSON of `GET /api/rooms`. */
+export function parseRoomListings(json: unknown): RoomListing[] {
+  if (!isArray(json)) throw new HttpApiError("rooms: expected an array");
+  return json.map((raw, i) => {
+    const what = `rooms[${i}]`;
+    const o = object(raw, what);
+    const metadata = o["metadata"] ?? {};
+    if (!isStringMap(metadata)) throw new HttpApiError(`${what}.metadata: expected a map of strings`);
+    return {
+      id: field(o, "id", isNumber, what),
+      game: field(o, "game", isString, what),
+      players: field(o, "players", isNumber, what),
+      capacity: field(o, "capacity", isNumber, what),
+      tickRate: field(o, "tick_rate", isNumber, what),
+      onChange: field(o, "on_change", isBoolean, what),
+      locked: field(o, "locked", isBoolean, what),
+      metadata,
+    };
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * `@tickroom/client`: the game-independent TypeScript SDK for tickroom servers (protocol v2).
+ *
+ * - `Client`: the server's games and rooms over HTTP, and seats by quick play, create or id,
+ *   kept through dropped connections.
+ * - `Room`: one seat: the `Replica` of what it sees (typed entity views), roster, chat, game
+ *   events, inputs, commands as promises, pings, gap repair, the game's result.
+ * - `Prediction` and `Interpolation`: smooth motion for any game, given its step rule.
+ * - The protocol itself (constants, codec, kinds, close codes) for tools and other transports.
+ */
+export { Client, type BackoffOptions, type ClientOptions, type QuickPlayOptions } from "./Client";
+export {
+  Room,
+  type ChatLine,
+  type JoinRequest,
+  type RoomEvent,
+  type RoomEvents,
+  type RoomOptions,
+  type RoomStatus,
+  type Seat,
+} from "./Room";
+export { CommandLost, CommandRefused, ConnectionClosedError, JoinError } from "./errors";
+export { HttpApiError, type GameInfo, type RoomListing, type ServerInfo } from "./httpApi";
+export { Emitter } from "./Emitter";
+
+export { Replica, type ApplyError, type StateMessage } from "./state/Replica";
+export { Entity, UnknownFieldError, type FieldShape, type FieldValues } from "./state/Entity";
+
+export { Prediction, type PredictionOptions, type StepFn } from "./sync/Prediction";
+export { Interpolation, type InterpolationOptions } from "./sync/Interpolation";
+export type { NumericState } from "./sync/NumericState";
+
+export { Connection, type CloseInfo, type ConnectionEvents, type ConnectionOptions } from "./net/Connection";
+export type { Transport, TransportEvents, TransportFactory } from "./net/Transport";
+export { webSocketTransport } from "./net/WebSocketTransport";
+export { NetStats } from "./net/NetStats";
+
+export {
+  ClientTag,
+  CloseCode,
+  ErrorCode,
+  MAX_CHAT_BYTES,
+  MAX_FIELDS,
+  MAX_NAME_BYTES,
+  PROTOCOL_VERSION,
+  ServerTag,
+  SUBPROTOCOL,
+} from "./protocol/constants";
+export { describeClose, describeError, shouldReconnect } from "./protocol/closeCodes";
+export {
+  clientToWire,
+  CodecError,
+  decodeClient,
+  decodeServer,
+  encodeClient,
+  encodeServer,
+  serverToWire,
+} from "./protocol/codec";
+export {
+  kindsToWire,
+  parseKinds,
+  SchemaError,
+  type FieldSchema,
+  type FieldType,
+  type IntType,
+  type KindSchema,
+} from "./protocol/kinds";
+export { fromWire, toWire, type FieldValue, type WireValue } from "./protocol/fields";
+export type {
+  Acks,
+  AddedRecord,
+  ChangedRecord,
+  ClientMessage,
+  ClientMessageOf,
+  GameEvent,
+  Refusal,
+  RosterEntry,
+  Segment,
+  ServerMessage,
+  ServerMessageOf,
+  StringMap,
+} from "./protocol/messages";
+export { isValueMap, type Value, type ValueMap } from "./protocol/value";

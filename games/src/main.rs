@@ -1,0 +1,57 @@
+//! `tickroom-server`: every bundled game on the tickroom engine.
+//!
+//! Parses the configuration (flags or `TICKROOM_*` variables), sets up logging (`RUST_LOG`,
+//! default `info`) and runs until Ctrl-C or SIGTERM.
+
+use anyhow::Context as _;
+use clap::Parser;
+use tickroom_server::Config;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = Config::parse();
+    let listener = std::net::TcpListener::bind(config.bind)
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    if listener.local_addr()?.ip().is_unspecified() {
+        tracing::info!(
+            "listening on all interfaces: players on the LAN can join with this machine's address"
+        );
+    }
+    tickroom_server::run(listener, config, tickroom_games::all(), shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the server");
+                // If even Ctrl-C cannot be watched, the server runs until it is killed.
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        // If Ctrl-C cannot be watched, the server runs until it is killed.
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

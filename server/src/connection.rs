@@ -1,0 +1,64 @@
+//! What a room knows of a connection: its mailbox (as recipients, so rooms do not depend on the
+//! session type) and a last-resort way to shut its socket down.
+
+use crate::messages::{Outgoing, SessionEvent};
+use actix::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+use tickroom_shared::CloseCode;
+
+/// How long a session asked to close may take before its socket is shut down anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Shuts a connection's socket down from any thread.
+///
+/// A session whose client stopped reading is not polled by actix-web at all (its response stream
+/// waits for the socket), so it cannot close itself. The room then calls [`Closer::shutdown`],
+/// which shuts the socket down under the dispatcher's feet. It holds a duplicate of the socket's
+/// file descriptor, so the socket it shuts down is always this connection's, never a reused
+/// number.
+#[derive(Clone, Default)]
+pub struct Closer(pub(crate) Option<Arc<std::net::TcpStream>>);
+
+impl Closer {
+    /// Shuts both directions down; the connection ends at once. A no-op without a socket.
+    pub fn shutdown(&self) {
+        if let Some(socket) = &self.0 {
+            // Fails only if the socket is already shut down or closed: nothing left to do.
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// A room's handle on one session.
+pub struct Connection {
+    /// Unique per connection; guards against messages from a replaced connection.
+    pub id: u64,
+    /// The bounded outbound queue (the session's mailbox).
+    pub outgoing: Recipient<Outgoing>,
+    /// Control events, through the same mailbox.
+    pub events: Recipient<SessionEvent>,
+    /// Last resort for a session that stopped draining.
+    pub closer: Closer,
+}
+
+impl Connection {
+    /// Asks the session to close with `code`, and shuts the socket down after a grace in any
+    /// case: a session that stopped draining is not polled, so it would never act on the
+    /// request. Shutting down a socket that already closed is a no-op. Must run on an actix
+    /// arbiter.
+    pub fn close(&self, code: CloseCode, reason: impl Into<String>) {
+        let event = SessionEvent::Close {
+            code,
+            reason: reason.into(),
+        };
+        if self.events.try_send(event).is_err() {
+            return self.closer.shutdown();
+        }
+        let closer = self.closer.clone();
+        actix::spawn(async move {
+            actix::clock::sleep(CLOSE_GRACE).await;
+            closer.shutdown();
+        });
+    }
+}

@@ -1,0 +1,241 @@
+//! The contract between the actors: every message sessions, the lobby and rooms exchange, in one
+//! place, so the actor modules import this and never each other.
+//!
+//! ```text
+//!  Session ──JoinRequest──▶ Lobby ──Join──▶ Room
+//!  Session ──FromPlayer───────────────────▶ Room
+//!  Session ◀──Outgoing / SessionEvent───── Room (and Lobby for failed joins)
+//!  Lobby   ◀──RoomEvent─────────────────── Room
+//! ```
+
+use crate::connection::Connection;
+use actix::prelude::*;
+use bytes::Bytes;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use tickroom_shared::{CloseCode, ErrorCode, InputSeq, PlayerId, RoomId};
+
+/// Already-encoded bytes for one connection; the same allocation may be shared by many.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Outgoing(pub Bytes);
+
+/// A seated session's way into its room.
+pub type RoomLink = Recipient<FromPlayer>;
+
+/// Control events for a session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum SessionEvent {
+    /// The join succeeded; the welcome follows.
+    Joined {
+        /// Where the player's messages go.
+        room: RoomLink,
+        /// The seat.
+        player: PlayerId,
+    },
+    /// The join failed; the session may try again.
+    JoinFailed {
+        /// Why.
+        code: ErrorCode,
+        /// Detail for humans.
+        message: String,
+    },
+    /// Close the connection with this code and reason (the room already let the seat go or
+    /// holds it).
+    Close {
+        /// WebSocket close code.
+        code: CloseCode,
+        /// Reason for humans.
+        reason: String,
+    },
+}
+
+/// Identifies the sender of a player message: the seat and the connection that holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The seat.
+    pub player: PlayerId,
+    /// The connection id ([`Connection::id`]).
+    pub conn: u64,
+}
+
+/// What a seated player sent, or that its connection ended.
+#[derive(Debug)]
+pub enum PlayerMsg {
+    /// An input for the next tick (decoded by the room, which knows the game).
+    Input {
+        /// Sequence number.
+        seq: InputSeq,
+        /// The game's input, still undecoded.
+        input: rmpv::Value,
+    },
+    /// A command for the next tick.
+    Command {
+        /// The client's id for it.
+        id: u32,
+        /// The game's command, still undecoded.
+        command: rmpv::Value,
+    },
+    /// A ping to answer with the room's tick.
+    Ping {
+        /// Echo value.
+        echo: u64,
+    },
+    /// A chat line (already cleaned and checked).
+    Chat {
+        /// The line.
+        text: String,
+    },
+    /// A keyframe is wanted.
+    Resync,
+    /// Leave for good.
+    Leave,
+    /// The connection ended without a leave: hold the seat.
+    Disconnected,
+}
+
+/// A message from a seated session to its room.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct FromPlayer {
+    /// Sender.
+    pub from: Origin,
+    /// What.
+    pub msg: PlayerMsg,
+}
+
+/// Where a join wants to go.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// The fullest unlocked room of the game with a free seat matching the filter, else a new
+    /// one.
+    QuickMatch {
+        /// Metadata pairs the room must have.
+        filter: BTreeMap<String, String>,
+    },
+    /// This room.
+    Room(RoomId),
+    /// A new room.
+    Create,
+}
+
+/// A join from a session, to be routed to a room by the lobby.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct JoinRequest {
+    /// Where to.
+    pub target: Target,
+    /// The game (`None`: the default game).
+    pub game: Option<String>,
+    /// Options for a room this join creates.
+    pub options: Option<rmpv::Value>,
+    /// Cleaned display name.
+    pub name: String,
+    /// Reconnect token (overrides everything else).
+    pub token: Option<String>,
+    /// The connection; failures are reported through its events.
+    pub conn: Connection,
+    /// How many rooms already sent this quick match back (locked or filled meanwhile).
+    pub bounces: u8,
+}
+
+/// Seat a connection (routed by the lobby, which already counted a seat unless `token`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Join {
+    /// Cleaned display name.
+    pub name: String,
+    /// Resume the seat with this token instead of taking a new one.
+    pub token: Option<String>,
+    /// The connection.
+    pub conn: Connection,
+    /// For a quick match: the request to send back to the lobby if the room locked or filled
+    /// after the lobby chose it (the lobby then picks another room).
+    pub requeue: Option<Requeue>,
+}
+
+/// What the lobby needs to route a quick match again.
+#[derive(Clone, Debug)]
+pub struct Requeue {
+    /// The game.
+    pub game: Option<String>,
+    /// Options for a room it creates.
+    pub options: Option<rmpv::Value>,
+    /// Metadata filter.
+    pub filter: BTreeMap<String, String>,
+    /// Bounces so far.
+    pub bounces: u8,
+}
+
+/// Close a room: the lobby saw it empty and unreserved, or the server is shutting down.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseRoom {
+    /// Close code for members still connected.
+    pub code: CloseCode,
+    /// Reason for them.
+    pub reason: String,
+}
+
+/// Events from a room to the lobby.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum RoomEvent {
+    /// A seat was released (leave, held seat expired, kick, failed or refused join).
+    SeatFreed(RoomId),
+    /// The room has been empty for the grace period; the lobby may close it.
+    Idle(RoomId),
+    /// The room stopped on its own (its game failed or ended).
+    Closed(RoomId),
+    /// The game locked or unlocked the room, changed its metadata or its capacity.
+    Control {
+        /// The room.
+        room: RoomId,
+        /// Locked.
+        locked: bool,
+        /// Metadata.
+        metadata: BTreeMap<String, String>,
+        /// Seats in the room.
+        capacity: u32,
+    },
+    /// A quick match the room could not seat (it locked or filled after the lobby chose it):
+    /// its seat is free again and the request goes back to the lobby.
+    Bounced {
+        /// The room that sent it back.
+        room: RoomId,
+        /// The request, to route again.
+        request: Box<JoinRequest>,
+    },
+}
+
+/// A room in `GET /api/rooms`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RoomSummary {
+    /// Room id.
+    pub id: RoomId,
+    /// Game name.
+    pub game: &'static str,
+    /// Seats taken (including seats held for reconnects and joins in flight).
+    pub players: u32,
+    /// Seats in all.
+    pub capacity: u32,
+    /// Ticks per second.
+    pub tick_rate: u16,
+    /// Sends only on change.
+    pub on_change: bool,
+    /// Joins refused while locked.
+    pub locked: bool,
+    /// The game's metadata.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// List the open rooms.
+#[derive(Message)]
+#[rtype(result = "Vec<RoomSummary>")]
+pub struct ListRooms;
+
+/// Close every room with 1001 (server shutdown); resolves when all rooms were told.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
