@@ -7,31 +7,51 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tickroom_shared::arena::ArenaInput;
 use tickroom_shared::protocol::clean_name;
-use tickroom_shared::{decode, encode, ClientMsg, DecodeLimits, Replica, ServerMsg};
+use tickroom_shared::rmpv::Value as Any;
+use tickroom_shared::{
+    decode, encode, Acks, ClientMsg, DecodeLimits, FieldSchema, FieldType, KindSchema, Replica,
+    ServerMsg,
+};
+
+/// A schema with every field type, so applying exercises every check.
+fn kinds() -> Vec<KindSchema> {
+    let f = |name: &str, ty| FieldSchema { name: name.into(), ty };
+    vec![KindSchema {
+        name: "k".into(),
+        fields: vec![
+            f("a", FieldType::U8),
+            f("b", FieldType::I32),
+            f("c", FieldType::Bool),
+            f("d", FieldType::Enum(vec!["x".into(), "y".into()])),
+            f("e", FieldType::Float(0.25)),
+            f("f", FieldType::Text(8)),
+        ],
+    }]
+}
 
 fuzz_target!(|data: &[u8]| {
     let limits = DecodeLimits::default();
-    if let Ok(msg) = decode::<ClientMsg<ArenaInput>>(data, &limits) {
+    // The server decodes the envelope and leaves the game's parts as values.
+    if let Ok(msg) = decode::<ClientMsg<Any, Any>>(data, &limits) {
         let bytes = encode(&msg).expect("a decoded message encodes");
-        let back: ClientMsg<ArenaInput> = decode(&bytes, &limits).expect("re-encoded bytes decode");
+        let back: ClientMsg<Any, Any> = decode(&bytes, &limits).expect("re-encoded bytes decode");
         assert_eq!(back, msg);
         if let ClientMsg::Join { name, .. } = &msg {
             assert!(clean_name(name).len() <= tickroom_shared::protocol::MAX_NAME_BYTES);
         }
     }
     if let Ok(msg) = decode::<ServerMsg>(data, &limits) {
-        let mut replica = Replica::new();
-        match &msg {
-            ServerMsg::Snapshot { tick, entities } => {
-                let _ = replica.apply_snapshot(*tick, entities);
-            }
-            ServerMsg::Delta(delta) => {
-                let _ = replica.apply_snapshot(delta.base, &[]);
-                let _ = replica.apply_delta(delta);
-            }
-            _ => {}
+        let mut replica = Replica::new(kinds());
+        if let ServerMsg::Delta { base, .. } = &msg {
+            let start = ServerMsg::Snapshot {
+                tick: *base,
+                segments: vec![],
+                events: vec![],
+                acks: Acks::default(),
+            };
+            replica.apply(&start).expect("an empty snapshot applies");
         }
+        let _ = replica.apply(&msg);
     }
 });

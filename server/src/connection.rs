@@ -3,6 +3,7 @@
 
 use crate::messages::{Outgoing, SessionEvent};
 use actix::prelude::*;
+use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
 use tickroom_shared::CloseCode;
@@ -48,9 +49,17 @@ impl Connection {
     /// request. Shutting down a socket that already closed is a no-op. Must run on an actix
     /// arbiter.
     pub fn close(&self, code: CloseCode, reason: impl Into<String>) {
+        self.close_after(code, reason, Vec::new());
+    }
+
+    /// Like [`Connection::close`], writing `last` first: the close request travels outside the
+    /// bounded queue, so messages that must not be lost (`Ended`) still reach a member whose
+    /// queue is full, right after what it already holds.
+    pub fn close_after(&self, code: CloseCode, reason: impl Into<String>, last: Vec<Bytes>) {
         let event = SessionEvent::Close {
             code,
             reason: reason.into(),
+            last,
         };
         if self.events.try_send(event).is_err() {
             return self.closer.shutdown();

@@ -48,6 +48,8 @@ pub enum SessionEvent {
         code: CloseCode,
         /// Reason for humans.
         reason: String,
+        /// Messages to write before the close, that did not fit the full queue (e.g. `Ended`).
+        last: Vec<Bytes>,
     },
 }
 

@@ -253,20 +253,12 @@ impl<G: Game> Room<G> {
         let keepalive_due = self
             .keepalive
             .is_none_or(|k| tick.0 >= self.last_sent.0 + k);
-        let any_snapshot = self
-            .seats
-            .values()
-            .any(|s| s.conn.is_some() && s.needs_snapshot);
-        let emit = outcome.changed
-            || keepalive_due
-            || any_snapshot
-            || roster.is_some()
-            || outcome.ended.is_some()
-            || self
-                .seats
-                .iter()
-                .any(|(p, s)| s.conn.is_some() && s.scopes != self.sim.visible(*p));
-        let back = tick.0 - self.last_sent.0;
+        // Fixed-rate rooms send every tick; on-change rooms when something changed (or a
+        // keep-alive is due). A member whose view changed gets a Delta either way, and one due a
+        // Snapshot gets it either way: neither costs the others a message. Each member's Delta
+        // builds on the last tick it received, which is valid because no tick in between changed
+        // anything (those would have been sent to it, or it would be due a Snapshot).
+        let emit = outcome.changed || keepalive_due || outcome.ended.is_some();
         let mut verdicts = Vec::new();
         let mut roster_for_snapshot = None;
         let players: Vec<PlayerId> = self.seats.keys().copied().collect();
@@ -281,8 +273,10 @@ impl<G: Game> Room<G> {
                 }
                 continue;
             }
+            let was_snapshot = seat.needs_snapshot;
+            let carries_tick = was_snapshot || emit || seat.scopes != scopes;
             let mut parts = Vec::with_capacity(2);
-            if seat.needs_snapshot {
+            if was_snapshot {
                 let r = roster_for_snapshot
                     .get_or_insert_with(|| roster.clone().unwrap_or_else(|| self.roster()));
                 parts.push(r.clone());
@@ -293,8 +287,9 @@ impl<G: Game> Room<G> {
                 if let Some(r) = &roster {
                     parts.push(r.clone());
                 }
-                if emit {
-                    let delta = self.sim.delta(back, &seat.scopes, &scopes);
+                if carries_tick {
+                    let base = seat.delivered.unwrap_or(self.last_sent);
+                    let delta = self.sim.delta(tick.0 - base.0, &seat.scopes, &scopes);
                     self.room_stats.record_sizes(Some(delta.len()), None);
                     parts.push(delta);
                 }
@@ -302,7 +297,6 @@ impl<G: Game> Room<G> {
             let Some(seat) = self.seats.get_mut(&player) else {
                 continue;
             };
-            let was_snapshot = seat.needs_snapshot;
             let Some(conn) = &seat.conn else { continue };
             let outcome = deliver(&mut seat.pending, &parts, |b| send(conn, b));
             if outcome == Delivery::Full {
@@ -311,7 +305,8 @@ impl<G: Game> Room<G> {
             if outcome == Delivery::Sent && was_snapshot && seat.delivered.is_some() {
                 self.room_stats.resynced();
             }
-            let verdict = if emit || was_snapshot || outcome != Delivery::Sent {
+            // A member that only got a roster or command results has not received this tick.
+            let verdict = if carries_tick || outcome != Delivery::Sent {
                 seat.after_send(
                     outcome,
                     tick,
@@ -356,17 +351,24 @@ impl<G: Game> Room<G> {
     /// The game ended the room: `Ended` to everyone, close 1000, and stop.
     fn end(&mut self, result: rmpv::Value, ctx: &mut Context<Self>) {
         let ended = encode(&ServerMsg::Ended { result });
-        for seat in self.seats.values_mut() {
-            if let Some(conn) = &seat.conn {
-                // A member whose queue is full gets the close without the result; nothing
-                // else can reach it.
-                let _ = deliver(&mut seat.pending, std::slice::from_ref(&ended), |b| {
-                    send(conn, b)
-                });
+        tracing::info!(room = %self.id, game = G::NAME, "the game ended the room");
+        self.closed = true;
+        for seat in std::mem::take(&mut self.seats).into_values() {
+            let Some(conn) = &seat.conn else { continue };
+            let mut pending = seat.pending;
+            // What the full queue does not take goes with the close request, which the session
+            // handles right after the messages it already holds.
+            if deliver(&mut pending, std::slice::from_ref(&ended), |b| {
+                send(conn, b)
+            }) == Delivery::Sent
+            {
+                conn.close(CloseCode::Normal, "room ended");
+            } else {
+                let mut last: Vec<Bytes> = pending.into();
+                last.push(ended.clone());
+                conn.close_after(CloseCode::Normal, "room ended", last);
             }
         }
-        tracing::info!(room = %self.id, game = G::NAME, "the game ended the room");
-        self.close_all(CloseCode::Normal, "room ended");
         self.lobby.do_send(RoomEvent::Closed(self.id));
         ctx.stop();
     }

@@ -654,9 +654,14 @@ impl Handler<SessionEvent> for Session {
                 self.phase = Phase::Lobby;
                 self.error(code, &message, ctx);
             }
-            SessionEvent::Close { code, reason } => {
+            SessionEvent::Close { code, reason, last } => {
                 // The room already let the seat go (or holds it); do not report a disconnect.
                 self.phase = Phase::Lobby;
+                for bytes in last {
+                    self.state.stats.messages_out.inc();
+                    self.state.stats.bytes_out.inc_by(bytes.len() as u64);
+                    ctx.binary(bytes);
+                }
                 self.close(code, &reason, ctx);
             }
         }

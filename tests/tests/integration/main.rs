@@ -7,6 +7,7 @@ mod bundled;
 mod commands;
 mod hardening;
 mod join;
+mod on_change;
 mod replica;
 mod room_end;
 mod rooms;

@@ -137,7 +137,6 @@ async fn a_skipped_client_is_resynced_with_every_event() {
 /// A room that ends while a member's queue is full still tells that member its result (`Ended`
 /// is never dropped while the client is connected), then closes with 1000.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: Room::end drops Ended for a member whose send queue is full; it gets close 1000 without the result"]
 async fn a_room_ending_while_a_client_is_stuck_still_sends_it_ended() {
     let (server, mut good, mut stuck) = bulky_room(Duration::from_secs(60)).await;
     until_skipped(&server, &mut good).await;
