@@ -27,13 +27,13 @@ pub struct Config {
     pub bind: SocketAddr,
 
     /// Ticks per second in every room of every game (1-240), overriding each game's own rate.
-    /// Default: unset, each game's rate (arena and shooter 30, cards 10).
+    /// Default: unset, each game's own rate.
     #[arg(long, env = "TICKROOM_TICK_RATE",
           value_parser = clap::value_parser!(u16).range(1..=240))]
     pub tick_rate: Option<u16>,
 
     /// Most seats per room, for every game (1-900); a game with fewer seats keeps its own.
-    /// Default: unset, each game's capacity (arena 50, cards 6, shooter 64).
+    /// Default: unset, each game's own capacity.
     #[arg(long, env = "TICKROOM_ROOM_CAPACITY",
           value_parser = clap::value_parser!(u32).range(1..=900))]
     pub room_capacity: Option<u32>,

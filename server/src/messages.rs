@@ -13,7 +13,7 @@ use actix::prelude::*;
 use bytes::Bytes;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tickroom_shared::{CloseCode, ErrorCode, InputSeq, PlayerId, RoomId};
+use tickroom_shared::{CloseCode, ErrorCode, PlayerId, RoomId};
 
 /// Already-encoded bytes for one connection; the same allocation may be shared by many.
 #[derive(Message, Clone)]
@@ -65,20 +65,10 @@ pub struct Origin {
 /// What a seated player sent, or that its connection ended.
 #[derive(Debug)]
 pub enum PlayerMsg {
-    /// An input for the next tick (decoded by the room, which knows the game).
-    Input {
-        /// Sequence number.
-        seq: InputSeq,
-        /// The game's input, still undecoded.
-        input: rmpv::Value,
-    },
-    /// A command for the next tick.
-    Command {
-        /// The client's id for it.
-        id: u32,
-        /// The game's command, still undecoded.
-        command: rmpv::Value,
-    },
+    /// An `Input` message, undecoded: the room decodes it with the game's input type.
+    Input(Bytes),
+    /// A `Command` message, undecoded: the room decodes it with the game's command type.
+    Command(Bytes),
     /// A ping to answer with the room's tick.
     Ping {
         /// Echo value.

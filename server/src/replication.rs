@@ -96,8 +96,13 @@ pub struct Replication {
     acks: BTreeMap<PlayerId, InputSeq>,
     acks_delta: Bytes,
     acks_full: Bytes,
-    messages: HashMap<(u64, Vec<ScopeKey>, Vec<ScopeKey>), Bytes>,
+    /// This tick's assembled Deltas by `back`, scopes before and scopes now: members that see
+    /// the same get the same `Bytes`. Nested so that a lookup borrows slices (no allocation for
+    /// the common case, a hit).
+    messages: HashMap<u64, Cached>,
 }
+
+type Cached = HashMap<Vec<ScopeKey>, HashMap<Vec<ScopeKey>, Bytes>>;
 
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
     // Our own segments and acks always encode; an empty buffer would be caught by every test.
@@ -309,8 +314,12 @@ impl Replication {
     /// The Delta for a member that saw `before` at the previous delivered tick (`back` ticks
     /// ago, with nothing changed in between) and sees `now`.
     pub fn delta(&mut self, back: u64, before: &[ScopeKey], now: &[ScopeKey]) -> Bytes {
-        let cache_key = (back, before.to_vec(), now.to_vec());
-        if let Some(b) = self.messages.get(&cache_key) {
+        let hit = self
+            .messages
+            .get(&back)
+            .and_then(|m| m.get(before))
+            .and_then(|m| m.get(now));
+        if let Some(b) = hit {
             return b.clone();
         }
         let mut parts: Vec<Bytes> = Vec::new();
@@ -346,7 +355,12 @@ impl Replication {
         }
         out.extend_from_slice(&self.acks_delta);
         let bytes = Bytes::from(out);
-        self.messages.insert(cache_key, bytes.clone());
+        self.messages
+            .entry(back)
+            .or_default()
+            .entry(before.to_vec())
+            .or_default()
+            .insert(now.to_vec(), bytes.clone());
         bytes
     }
 

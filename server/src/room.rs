@@ -28,7 +28,9 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-use tickroom_shared::{CloseCode, ErrorCode, PlayerId, RoomId, RosterEntry, ServerMsg, Tick};
+use tickroom_shared::{
+    ClientMsg, CloseCode, DecodeLimits, ErrorCode, PlayerId, RoomId, RosterEntry, ServerMsg, Tick,
+};
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// A room: its simulation, its seats and its tick loop.
@@ -50,7 +52,12 @@ pub struct Room<G: Game> {
     empty_since: Option<Instant>,
     period: Duration,
     closed: bool,
+    /// For decoding inputs and commands, as the session decodes everything else.
+    limits: DecodeLimits,
 }
+
+/// A client message with this game's input and command types.
+type GameMsg<G> = ClientMsg<<G as Game>::Input, <G as Game>::Command>;
 
 fn encode(msg: &ServerMsg) -> Bytes {
     match tickroom_shared::encode(msg) {
@@ -92,10 +99,11 @@ impl<G: Game> Room<G> {
         let capacity = config
             .room_capacity
             .map_or(info.capacity, |c| c.min(info.capacity));
-        // What the game set in `new` already reached the lobby with the room's handle.
-        let mut sim = sim;
-        let _ = sim.take_control_change();
         let room_stats = stats.add_room(id);
+        let limits = DecodeLimits {
+            max_bytes: config.max_message_size,
+            ..DecodeLimits::default()
+        };
         Room {
             id,
             sim: Box::new(sim),
@@ -112,6 +120,7 @@ impl<G: Game> Room<G> {
             empty_since: Some(Instant::now()),
             period: Duration::from_secs_f64(1.0 / f64::from(hz)),
             closed: false,
+            limits,
         }
     }
 
@@ -432,12 +441,17 @@ impl<G: Game> Room<G> {
         }
         let player = from.player;
         match msg {
-            PlayerMsg::Input { seq, input } => {
-                let queued = self.guarded(|sim| sim.queue_input(player, seq, input));
-                self.rejected(player, queued);
-            }
-            PlayerMsg::Command { id, command } => {
-                let queued = self.guarded(|sim| sim.queue_command(player, id, command));
+            PlayerMsg::Input(bytes) | PlayerMsg::Command(bytes) => {
+                let queued = match tickroom_shared::decode::<GameMsg<G>>(&bytes, &self.limits) {
+                    Ok(ClientMsg::Input { seq, input }) => {
+                        self.guarded(|sim| sim.queue_typed_input(player, seq, input))
+                    }
+                    Ok(ClientMsg::Command { id, command }) => {
+                        self.guarded(|sim| sim.queue_typed_command(player, id, command))
+                    }
+                    Ok(_) => Some(Err(Rejected::Undecodable("not an input or command".into()))),
+                    Err(e) => Some(Err(Rejected::Undecodable(format!("{} {e}", G::NAME)))),
+                };
                 self.rejected(player, queued);
             }
             PlayerMsg::Ping { echo } => {

@@ -30,14 +30,22 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
-use tickroom_shared::protocol::{clean_name, clean_text, MAX_CHAT_BYTES};
+use tickroom_shared::protocol::{clean_name, clean_text, client_tag, MAX_CHAT_BYTES};
 use tickroom_shared::{
     ClientMsg, CloseCode, CodecError, DecodeLimits, ErrorCode, PlayerId, ServerMsg,
     PROTOCOL_VERSION, SUBPROTOCOL,
 };
 
-/// A client message with the game's parts left undecoded (the room decodes them).
-type AnyClientMsg = ClientMsg<rmpv::Value, rmpv::Value>;
+/// A client message other than an input or a command (those go to the room undecoded); the
+/// type parameters are never decoded.
+type AnyClientMsg = ClientMsg<serde::de::IgnoredAny, serde::de::IgnoredAny>;
+
+/// The tag of a message (`[tag, ...]`), read without decoding the rest.
+fn peek_tag(bytes: &[u8]) -> Option<u8> {
+    let mut rest = bytes;
+    rmp::decode::read_array_len(&mut rest).ok()?;
+    rmp::decode::read_int(&mut rest).ok()
+}
 
 /// Close reasons are limited to 123 bytes by RFC 6455 (125 minus the code).
 const MAX_REASON_BYTES: usize = 123;
@@ -333,11 +341,37 @@ impl Session {
     }
 
     /// One complete binary message from the client.
-    fn on_message(&mut self, bytes: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
+    fn on_message(&mut self, bytes: Bytes, ctx: &mut ws::WebsocketContext<Self>) {
         let stats = &self.state.stats;
         stats.messages_in.inc();
         stats.bytes_in.inc_by(bytes.len() as u64);
-        let msg = match tickroom_shared::decode::<AnyClientMsg>(bytes, &self.limits) {
+        // Inputs and commands carry the game's types, which only the room knows: they go there
+        // undecoded (the room decodes each once, and closes with 1007 what it cannot read). The
+        // size limit was enforced as the frame came in.
+        if let Some(tag @ (client_tag::INPUT | client_tag::COMMAND)) = peek_tag(&bytes) {
+            let Some((room, from)) = self.seat() else {
+                let what = if tag == client_tag::INPUT {
+                    "input"
+                } else {
+                    "command"
+                };
+                let reason = format!("{what} before the welcome: join a room first");
+                return self.close(CloseCode::NotAllowed, &reason, ctx);
+            };
+            if tag == client_tag::INPUT {
+                let msg = PlayerMsg::Input(bytes);
+                if room.try_send(FromPlayer { from, msg }).is_err() {
+                    stats.inputs_dropped.inc();
+                }
+            } else {
+                room.do_send(FromPlayer {
+                    from,
+                    msg: PlayerMsg::Command(bytes),
+                });
+            }
+            return;
+        }
+        let msg = match tickroom_shared::decode::<AnyClientMsg>(&bytes, &self.limits) {
             Ok(msg) => msg,
             Err(e @ CodecError::TooLarge { .. }) => {
                 return self.close(CloseCode::TooBig, &e.to_string(), ctx)
@@ -389,19 +423,10 @@ impl Session {
                     bounces: 0,
                 });
             }
-            ClientMsg::Input { seq, input } => match self.seat() {
-                Some((room, from)) => {
-                    let msg = PlayerMsg::Input { seq, input };
-                    if room.try_send(FromPlayer { from, msg }).is_err() {
-                        stats.inputs_dropped.inc();
-                    }
-                }
-                None => self.close(
-                    CloseCode::NotAllowed,
-                    "input before the welcome: join a room first",
-                    ctx,
-                ),
-            },
+            ClientMsg::Input { .. } | ClientMsg::Command { .. } => {
+                // Handled above, by tag; a message decodes to these only with that tag.
+                unreachable!("inputs and commands are forwarded undecoded")
+            }
             ClientMsg::Ping { echo } => match self.seat() {
                 Some((room, from)) => {
                     // If the room's queue is full the ping is lost, like an input: the client
@@ -447,17 +472,6 @@ impl Session {
                     ctx,
                 ),
             },
-            ClientMsg::Command { id, command } => match self.seat() {
-                Some((room, from)) => room.do_send(FromPlayer {
-                    from,
-                    msg: PlayerMsg::Command { id, command },
-                }),
-                None => self.close(
-                    CloseCode::NotAllowed,
-                    "command before the welcome: join a room first",
-                    ctx,
-                ),
-            },
             ClientMsg::Leave => {
                 if let Some((room, from)) = self.seat() {
                     room.do_send(FromPlayer {
@@ -498,7 +512,7 @@ impl Session {
         buf.extend_from_slice(&data);
         if self.check_partial(max, ctx) && last {
             if let Some(buf) = self.partial.take() {
-                self.on_message(&buf, ctx);
+                self.on_message(buf.freeze(), ctx);
             }
         }
     }
@@ -609,7 +623,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
                         ctx,
                     );
                 }
-                self.on_message(&bytes, ctx);
+                self.on_message(bytes, ctx);
             }
             ws::Message::Text(_) => self.close(
                 CloseCode::Unsupported,

@@ -220,36 +220,57 @@ impl<G: Game> Simulation<G> {
         }
     }
 
-    /// Queues an input for the next tick. Sequence numbers must increase per player.
+    /// Queues an input (a MessagePack value, as a client sends it) for the next tick.
+    /// Sequence numbers must increase per player.
     pub fn queue_input(
         &mut self,
         player: PlayerId,
         seq: InputSeq,
         input: rmpv::Value,
     ) -> Result<(), Rejected> {
+        let input: G::Input = from_value(&input)
+            .map_err(|e| Rejected::Undecodable(format!("not a {} input: {e}", G::NAME)))?;
+        self.queue_typed_input(player, seq, input)
+    }
+
+    /// Queues a decoded input for the next tick. Sequence numbers must increase per player.
+    pub fn queue_typed_input(
+        &mut self,
+        player: PlayerId,
+        seq: InputSeq,
+        input: G::Input,
+    ) -> Result<(), Rejected> {
         let seat = self.seats.get_mut(&player).ok_or(Rejected::UnknownPlayer)?;
         if seq <= seat.queued {
             return Err(Rejected::StaleSequence);
         }
-        let input: G::Input = from_value(&input)
-            .map_err(|e| Rejected::Undecodable(format!("not a {} input: {e}", G::NAME)))?;
         seat.queued = seq;
         self.pending.push(Action::Input(player, seq, input));
         Ok(())
     }
 
-    /// Queues a command for the next tick.
+    /// Queues a command (a MessagePack value, as a client sends it) for the next tick.
     pub fn queue_command(
         &mut self,
         player: PlayerId,
         id: u32,
         command: rmpv::Value,
     ) -> Result<(), Rejected> {
+        let command: G::Command = from_value(&command)
+            .map_err(|e| Rejected::Undecodable(format!("not a {} command: {e}", G::NAME)))?;
+        self.queue_typed_command(player, id, command)
+    }
+
+    /// Queues a decoded command for the next tick.
+    pub fn queue_typed_command(
+        &mut self,
+        player: PlayerId,
+        id: u32,
+        command: G::Command,
+    ) -> Result<(), Rejected> {
         if !self.seats.contains_key(&player) {
             return Err(Rejected::UnknownPlayer);
         }
-        let command: G::Command = from_value(&command)
-            .map_err(|e| Rejected::Undecodable(format!("not a {} command: {e}", G::NAME)))?;
         self.pending.push(Action::Command(player, id, command));
         Ok(())
     }

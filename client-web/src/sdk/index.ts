@@ -5,7 +5,8 @@
  *   kept through dropped connections.
  * - `Room`: one seat: the `Replica` of what it sees (typed entity views), roster, chat, game
  *   events, inputs, commands as promises, pings, gap repair, the game's result.
- * - `Prediction` and `Interpolation`: smooth motion for any game, given its step rule.
+ * - `Prediction` and `Interpolation`: smooth motion for any game, given its step rule; `FixedStep`:
+ *   the local tick at the server's rate, driven by the frames.
  * - The protocol itself (constants, codec, kinds, close codes) for tools and other transports.
  */
 export { Client, type BackoffOptions, type ClientOptions, type QuickPlayOptions } from "./Client";
@@ -28,6 +29,7 @@ export { Entity, UnknownFieldError, type FieldShape, type FieldValues } from "./
 
 export { Prediction, type PredictionOptions, type StepFn } from "./sync/Prediction";
 export { Interpolation, type InterpolationOptions } from "./sync/Interpolation";
+export { FixedStep, type FixedStepOptions } from "./sync/FixedStep";
 export type { NumericState } from "./sync/NumericState";
 
 export { Connection, type CloseInfo, type ConnectionEvents, type ConnectionOptions } from "./net/Connection";

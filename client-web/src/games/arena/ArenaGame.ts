@@ -4,7 +4,7 @@
  * interpolation of everyone else, and the list of things to draw each frame. Time comes in as
  * arguments, so a test drives it without a browser or a clock.
  */
-import { Interpolation, Prediction, type RosterEntry, type Room } from "@tickroom/client";
+import { FixedStep, Interpolation, Prediction, type RosterEntry, type Room } from "@tickroom/client";
 import {
   NO_INPUT,
   sameInput,
@@ -37,15 +37,11 @@ export interface ArenaGameOptions {
   interpolationDelayMs?: number;
 }
 
-/** Local ticks run at most this many times per frame (after a stalled tab, skip rather than burst). */
-const MAX_TICKS_PER_FRAME = 5;
-
 export class ArenaGame {
   readonly prediction: Prediction<Position, ArenaInput>;
   readonly interpolation: Interpolation<Position>;
-  private tickMs: number;
-  private accumulator = 0;
-  private lastFrameMs: number | null = null;
+  /** The local tick at the server's rate: at most 5 per frame (after a stalled tab, skip rather than burst). */
+  private readonly clock: FixedStep;
   private lastSent: ArenaInput = NO_INPUT;
   private names = new Map<number, RosterEntry>();
   private readonly offs: Array<() => void>;
@@ -56,16 +52,16 @@ export class ArenaGame {
     now: () => number = () => performance.now(),
   ) {
     const tickRate = room.seat?.tickRate ?? 30;
-    this.tickMs = 1000 / tickRate;
+    this.clock = new FixedStep(1000 / tickRate);
     this.prediction = new Prediction(stepPlayer, 1 / tickRate);
-    this.interpolation = new Interpolation(this.tickMs, { delayMs: options.interpolationDelayMs ?? 100 });
+    this.interpolation = new Interpolation(this.clock.tickMs, { delayMs: options.interpolationDelayMs ?? 100 });
     this.setRoster(room.roster);
     this.offs = [
       room.on("welcome", ({ seat }) => {
         // A new seat, or a resumed one whose unacked inputs died with the old socket.
-        this.tickMs = 1000 / seat.tickRate;
+        this.clock.tickMs = 1000 / seat.tickRate;
         this.prediction.reset();
-        this.interpolation.reset(this.tickMs);
+        this.interpolation.reset(this.clock.tickMs);
         this.lastSent = NO_INPUT;
       }),
       room.on("state", ({ tick }) => this.onState(tick, now())),
@@ -90,16 +86,9 @@ export class ArenaGame {
    * sends an input when the direction is held or just changed) and returns what to draw.
    */
   frame(nowMs: number, direction: ArenaInput): Sprite[] {
-    const elapsed = this.lastFrameMs === null ? 0 : nowMs - this.lastFrameMs;
-    this.lastFrameMs = nowMs;
-    this.accumulator += elapsed;
-    let ticks = 0;
-    while (this.accumulator >= this.tickMs) {
-      this.accumulator -= this.tickMs;
-      if (ticks++ < MAX_TICKS_PER_FRAME) this.localTick(direction);
-    }
-    this.prediction.decay(elapsed);
-    return this.sprites(nowMs, this.accumulator / this.tickMs);
+    const alpha = this.clock.advance(nowMs, () => this.localTick(direction));
+    this.prediction.decay(this.clock.elapsedMs);
+    return this.sprites(nowMs, alpha);
   }
 
   /**

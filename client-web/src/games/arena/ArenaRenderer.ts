@@ -1,5 +1,6 @@
 /** Draws the arena on a canvas: the whole 1000 x 1000 world, scaled to fit. */
 import { colorOf } from "../../ui/colors";
+import { context2d, fitToElement, pixelRatio } from "../canvas";
 import type { Sprite } from "./ArenaGame";
 import { WORLD_SIZE } from "./rules";
 
@@ -17,27 +18,19 @@ export class ArenaRenderer {
   private originY = 0;
 
   constructor(readonly canvas: HTMLCanvasElement) {
-    const ctx = canvas.getContext("2d");
-    if (!ctx) throw new Error("canvas 2d context unavailable");
-    this.ctx = ctx;
+    this.ctx = context2d(canvas);
   }
 
   /** The page position (CSS pixels) of a world point, as last drawn. */
   toScreen(x: number, y: number): { x: number; y: number } {
-    const dpr = window.devicePixelRatio || 1;
+    const dpr = pixelRatio();
     const r = this.canvas.getBoundingClientRect();
     return { x: r.left + (this.originX + x * this.scale) / dpr, y: r.top + (this.originY + y * this.scale) / dpr };
   }
 
-  /** Matches the backing store to the element's size and the device pixel ratio. */
+  /** Matches the backing store to the element's size and fits the world in it. */
   private resize(): void {
-    const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(1, Math.round(this.canvas.clientWidth * dpr));
-    const h = Math.max(1, Math.round(this.canvas.clientHeight * dpr));
-    if (this.canvas.width !== w || this.canvas.height !== h) {
-      this.canvas.width = w;
-      this.canvas.height = h;
-    }
+    const { width: w, height: h, dpr } = fitToElement(this.canvas);
     const margin = 16 * dpr;
     this.scale = Math.max(0.01, Math.min(w - 2 * margin, h - 2 * margin) / WORLD_SIZE);
     this.originX = (w - WORLD_SIZE * this.scale) / 2;
@@ -99,7 +92,7 @@ export class ArenaRenderer {
       ctx.strokeStyle = "#ffffff";
       ctx.stroke();
     }
-    const fontPx = Math.max(11, Math.round(13 * (window.devicePixelRatio || 1)));
+    const fontPx = Math.max(11, Math.round(13 * pixelRatio()));
     ctx.font = `${s.self ? "bold " : ""}${fontPx}px system-ui, sans-serif`;
     ctx.textAlign = "center";
     ctx.textBaseline = "bottom";

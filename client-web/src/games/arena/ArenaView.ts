@@ -6,6 +6,7 @@ import type { Room } from "@tickroom/client";
 import { Keyboard, type Direction } from "../../input/Keyboard";
 import { TouchStick } from "../../input/TouchStick";
 import { el } from "../../ui/dom";
+import { onPageHidden, startFrameLoop } from "../canvas";
 import type { GameContext, GameView } from "../GameModule";
 import { ArenaGame } from "./ArenaGame";
 import { ArenaRenderer } from "./ArenaRenderer";
@@ -24,7 +25,6 @@ export class ArenaView implements GameView {
   private readonly stick: TouchStick;
   private readonly scoreboard: Scoreboard;
   private readonly offs: Array<() => void> = [];
-  private frameId: number | null = null;
   private lastPanel = 0;
 
   constructor(ctx: GameContext) {
@@ -52,17 +52,10 @@ export class ArenaView implements GameView {
         }
       }),
     );
-    const release = (): void => this.game.release();
-    const visibility = (): void => {
-      if (document.hidden) release();
-    };
-    window.addEventListener("blur", release);
-    document.addEventListener("visibilitychange", visibility);
     this.offs.push(
-      () => window.removeEventListener("blur", release),
-      () => document.removeEventListener("visibilitychange", visibility),
+      onPageHidden(() => this.game.release()),
+      startFrameLoop((t) => this.frame(t)),
     );
-    this.frameId = requestAnimationFrame((t) => this.frame(t));
   }
 
   toScreen(x: number, y: number): { x: number; y: number } {
@@ -70,8 +63,6 @@ export class ArenaView implements GameView {
   }
 
   dispose(): void {
-    if (this.frameId !== null) cancelAnimationFrame(this.frameId);
-    this.frameId = null;
     for (const off of this.offs) off();
     this.game.dispose();
     this.keyboard.dispose();
@@ -84,7 +75,6 @@ export class ArenaView implements GameView {
   }
 
   private frame(nowMs: number): void {
-    this.frameId = requestAnimationFrame((t) => this.frame(t));
     this.renderer.draw(this.game.frame(nowMs, this.direction()));
     if (nowMs - this.lastPanel >= PANEL_REFRESH_MS) {
       this.lastPanel = nowMs;

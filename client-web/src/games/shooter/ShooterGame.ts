@@ -4,7 +4,7 @@
  * other ships and the bullets, the hit counters from events, and what to draw each frame. The
  * map's size comes from the room's `map` entity (the default until the first state shows it).
  */
-import { Interpolation, Prediction, type Room, type RosterEntry, type Value } from "@tickroom/client";
+import { FixedStep, Interpolation, Prediction, type Room, type RosterEntry, type Value } from "@tickroom/client";
 import {
   DEFAULT_MAP_SIZE,
   NO_INPUT,
@@ -51,8 +51,6 @@ export interface Control {
 /** Remote ships: position and aim (an angle, blended the short way). */
 type ShipState = { x: number; y: number; aim: number };
 
-const MAX_TICKS_PER_FRAME = 5;
-
 const field = (payload: Value, key: string): number | null => {
   if (typeof payload !== "object" || payload === null || Array.isArray(payload) || payload instanceof Uint8Array) {
     return null;
@@ -68,10 +66,9 @@ export class ShooterGame {
   /** Hits this player landed, hits it took (from `hit` events). */
   hitsDealt = 0;
   hitsTaken = 0;
-  private tickMs: number;
+  /** The local tick at the server's rate: at most 5 per frame (after a stalled tab, skip rather than burst). */
+  private readonly clock: FixedStep;
   private size = DEFAULT_MAP_SIZE;
-  private accumulator = 0;
-  private lastFrameMs: number | null = null;
   private lastSent: ShooterInput = NO_INPUT;
   private aim = 0;
   private names = new Map<number, RosterEntry>();
@@ -83,19 +80,20 @@ export class ShooterGame {
     now: () => number = () => performance.now(),
   ) {
     const tickRate = room.seat?.tickRate ?? 30;
-    this.tickMs = 1000 / tickRate;
+    this.clock = new FixedStep(1000 / tickRate);
+    const tickMs = this.clock.tickMs;
     const delayMs = options.interpolationDelayMs ?? 100;
     // The size is read at each step: replays after the map became known use the room's own.
     this.prediction = new Prediction((p, input, dt) => stepShip(p, input, dt, this.size), 1 / tickRate);
-    this.ships = new Interpolation<ShipState>(this.tickMs, { delayMs, periods: { aim: 256 } });
-    this.bullets = new Interpolation(this.tickMs, { delayMs, snapDistance: 200 });
+    this.ships = new Interpolation<ShipState>(tickMs, { delayMs, periods: { aim: 256 } });
+    this.bullets = new Interpolation(tickMs, { delayMs, snapDistance: 200 });
     this.names = new Map(room.roster.map((p) => [p.player, p]));
     this.offs = [
       room.on("welcome", ({ seat }) => {
-        this.tickMs = 1000 / seat.tickRate;
+        this.clock.tickMs = 1000 / seat.tickRate;
         this.prediction.reset();
-        this.ships.reset(this.tickMs);
-        this.bullets.reset(this.tickMs);
+        this.ships.reset(this.clock.tickMs);
+        this.bullets.reset(this.clock.tickMs);
         this.lastSent = NO_INPUT;
       }),
       room.on("state", ({ tick }) => this.onState(tick, now())),
@@ -132,16 +130,9 @@ export class ShooterGame {
   frame(nowMs: number, control: Control): Scene {
     if (control.aim !== null) this.aim = control.aim;
     const input: ShooterInput = [control.dx, control.dy, this.aim, control.fire];
-    const elapsed = this.lastFrameMs === null ? 0 : nowMs - this.lastFrameMs;
-    this.lastFrameMs = nowMs;
-    this.accumulator += elapsed;
-    let ticks = 0;
-    while (this.accumulator >= this.tickMs) {
-      this.accumulator -= this.tickMs;
-      if (ticks++ < MAX_TICKS_PER_FRAME) this.localTick(input);
-    }
-    this.prediction.decay(elapsed);
-    return this.scene(nowMs, this.accumulator / this.tickMs);
+    const alpha = this.clock.advance(nowMs, () => this.localTick(input));
+    this.prediction.decay(this.clock.elapsedMs);
+    return this.scene(nowMs, alpha);
   }
 
   /** Stops moving and firing now (the page lost focus: it runs no frames while hidden). */

@@ -3,6 +3,7 @@
  * scene gives the map's size), ships, bullets.
  */
 import { colorOf } from "../../ui/colors";
+import { context2d, fitToElement, pixelRatio } from "../canvas";
 import { aimToRadians } from "./rules";
 import type { Scene, ShipSprite } from "./ShooterGame";
 
@@ -20,14 +21,12 @@ export class ShooterRenderer {
   private camera = { x: 0, y: 0 };
 
   constructor(readonly canvas: HTMLCanvasElement) {
-    const ctx = canvas.getContext("2d");
-    if (!ctx) throw new Error("canvas 2d context unavailable");
-    this.ctx = ctx;
+    this.ctx = context2d(canvas);
   }
 
   /** The page position (CSS pixels) of a world point, as last drawn. */
   toScreen(x: number, y: number): { x: number; y: number } {
-    const dpr = window.devicePixelRatio || 1;
+    const dpr = pixelRatio();
     const r = this.canvas.getBoundingClientRect();
     return {
       x: r.left + r.width / 2 + ((x - this.camera.x) * this.scale) / dpr,
@@ -36,13 +35,7 @@ export class ShooterRenderer {
   }
 
   draw(scene: Scene): void {
-    const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(1, Math.round(this.canvas.clientWidth * dpr));
-    const h = Math.max(1, Math.round(this.canvas.clientHeight * dpr));
-    if (this.canvas.width !== w || this.canvas.height !== h) {
-      this.canvas.width = w;
-      this.canvas.height = h;
-    }
+    const { width: w, height: h } = fitToElement(this.canvas);
     this.scale = Math.min(w, h) / VIEW_SPAN;
     this.camera = scene.camera;
     const { ctx, scale } = this;

@@ -6,6 +6,7 @@ import type { Room } from "@tickroom/client";
 import { Keyboard } from "../../input/Keyboard";
 import { colorOf } from "../../ui/colors";
 import { el } from "../../ui/dom";
+import { onPageHidden, startFrameLoop } from "../canvas";
 import type { GameContext, GameView } from "../GameModule";
 import { PointerControls } from "./PointerControls";
 import type { ScoreFields, ShooterInput } from "./rules";
@@ -25,7 +26,6 @@ export class ShooterView implements GameView {
   private readonly status: Record<"hp" | "kills" | "deaths" | "dealt" | "taken", HTMLElement>;
   private readonly scores = el("ol", { class: "scores", "data-testid": "scoreboard" });
   private readonly offs: Array<() => void> = [];
-  private frameId: number | null = null;
   private lastPanel = 0;
   private lastScores = "";
 
@@ -72,20 +72,13 @@ export class ShooterView implements GameView {
         ctx.notice(`${name(p["killer"])} shot down ${name(p["victim"])}.`);
       }),
     );
-    const release = (): void => {
-      this.pointer.release();
-      this.game.release();
-    };
-    const visibility = (): void => {
-      if (document.hidden) release();
-    };
-    window.addEventListener("blur", release);
-    document.addEventListener("visibilitychange", visibility);
     this.offs.push(
-      () => window.removeEventListener("blur", release),
-      () => document.removeEventListener("visibilitychange", visibility),
+      onPageHidden(() => {
+        this.pointer.release();
+        this.game.release();
+      }),
+      startFrameLoop((t) => this.frame(t)),
     );
-    this.frameId = requestAnimationFrame((t) => this.frame(t));
   }
 
   toScreen(x: number, y: number): { x: number; y: number } {
@@ -93,8 +86,6 @@ export class ShooterView implements GameView {
   }
 
   dispose(): void {
-    if (this.frameId !== null) cancelAnimationFrame(this.frameId);
-    this.frameId = null;
     for (const off of this.offs) off();
     this.game.dispose();
     this.keyboard.dispose();
@@ -102,7 +93,6 @@ export class ShooterView implements GameView {
   }
 
   private frame(nowMs: number): void {
-    this.frameId = requestAnimationFrame((t) => this.frame(t));
     const k = this.keyboard.direction();
     const [dx, dy] = k[0] !== 0 || k[1] !== 0 ? k : this.pointer.direction();
     const fire = this.pointer.firing || this.keyboard.isHeld("Space");
