@@ -168,6 +168,7 @@ export const SHOOTER_KINDS_WIRE = [
       ["deaths", "u16", null],
     ],
   ],
+  ["map", [["size", "u32", null]]],
 ];
 export const SHOOTER_KINDS: KindSchema[] = parseKinds(SHOOTER_KINDS_WIRE);
 

@@ -1,12 +1,12 @@
-import { Client, parseKinds } from "@tickroom/client";
+import { Client } from "@tickroom/client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { aimFrom, aimToRadians, stepShip, type ShooterInput } from "../../src/games/shooter/rules";
 import { ShooterGame } from "../../src/games/shooter/ShooterGame";
-import { added, changed, delta, fakeNetwork, segment, SHOOTER_KINDS_WIRE, snapshot, welcome } from "../fakes";
+import { added, changed, delta, fakeNetwork, segment, SHOOTER_KINDS, snapshot, welcome } from "../fakes";
 
 const TICK_MS = 1000 / 30;
-/** The shooter's kinds with `map` last (index 3), as the server declares them. */
-const KINDS = parseKinds([...SHOOTER_KINDS_WIRE, ["map", [["size", "u32", null]]]]);
+/** The shooter's kinds, `map` last (index 3), as the server declares them. */
+const KINDS = SHOOTER_KINDS;
 const MAP = 3;
 
 beforeEach(() => {
