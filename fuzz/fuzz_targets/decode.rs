@@ -36,7 +36,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(msg) = decode::<ClientMsg<Any, Any>>(data, &limits) {
         let bytes = encode(&msg).expect("a decoded message encodes");
         let back: ClientMsg<Any, Any> = decode(&bytes, &limits).expect("re-encoded bytes decode");
-        assert_eq!(back, msg);
+        // Compared as bytes: a game value may hold a NaN, which is never equal to itself.
+        assert_eq!(encode(&back).expect("encodes again"), bytes);
         if let ClientMsg::Join { name, .. } = &msg {
             assert!(clean_name(name).len() <= tickroom_shared::protocol::MAX_NAME_BYTES);
         }
