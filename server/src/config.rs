@@ -1,6 +1,7 @@
 //! Server configuration: every option is a command-line flag and a `TICKROOM_*` environment
 //! variable. The README's configuration table mirrors this file.
 
+use crate::game::GameInfo;
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -146,6 +147,19 @@ impl Default for Config {
 }
 
 impl Config {
+    /// A game's info as this server runs it: `--tick-rate` replaces the game's rate and
+    /// `--room-capacity` caps its seats. Every place that needs a game's rate or capacity reads
+    /// it from here, so the overrides are applied in one place.
+    pub fn apply(&self, info: GameInfo) -> GameInfo {
+        GameInfo {
+            tick: self.tick_rate.map_or(info.tick, |hz| info.tick.with_hz(hz)),
+            capacity: self
+                .room_capacity
+                .map_or(info.capacity, |c| c.min(info.capacity)),
+            ..info
+        }
+    }
+
     /// Room threads after resolving 0 to the core count.
     pub fn room_threads(&self) -> usize {
         match self.room_threads {

@@ -6,7 +6,7 @@ use actix::prelude::*;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
-use tickroom_shared::CloseCode;
+use tickroom_shared::{CloseCode, ErrorCode};
 
 /// How long a session asked to close may take before its socket is shut down anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -44,6 +44,16 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Tells the session its join failed (it may try again).
+    pub fn join_failed(&self, code: ErrorCode, message: impl Into<String>) {
+        let event = SessionEvent::JoinFailed {
+            code,
+            message: message.into(),
+        };
+        // A session that is already gone has nobody to tell.
+        let _ = self.events.try_send(event);
+    }
+
     /// Asks the session to close with `code`, and shuts the socket down after a grace in any
     /// case: a session that stopped draining is not polled, so it would never act on the
     /// request. Shutting down a socket that already closed is a no-op. Must run on an actix

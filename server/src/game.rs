@@ -66,6 +66,21 @@ impl TickPolicy {
             TickPolicy::Fixed { hz } | TickPolicy::OnChange { hz, .. } => hz.max(1),
         }
     }
+
+    /// The same policy at another rate.
+    pub fn with_hz(self, hz: u16) -> TickPolicy {
+        match self {
+            TickPolicy::Fixed { .. } => TickPolicy::Fixed { hz },
+            TickPolicy::OnChange { keepalive_secs, .. } => {
+                TickPolicy::OnChange { hz, keepalive_secs }
+            }
+        }
+    }
+
+    /// True for [`TickPolicy::OnChange`].
+    pub fn is_on_change(self) -> bool {
+        matches!(self, TickPolicy::OnChange { .. })
+    }
 }
 
 /// What the engine needs to know about a game before any room exists.

@@ -7,10 +7,8 @@
 //! Rooms are started on a small pool of arbiters (one per core by default), round-robin.
 
 use crate::config::Config;
-use crate::game::TickPolicy;
 use crate::messages::{
-    CloseRoom, Join, JoinRequest, ListRooms, Requeue, RoomEvent, RoomSummary, SessionEvent,
-    Shutdown, Target,
+    CloseRoom, Join, JoinRequest, ListRooms, Requeue, RoomEvent, RoomSummary, Shutdown, Target,
 };
 use crate::registry::{Games, RoomHandle, RoomSpec};
 use crate::stats::Stats;
@@ -91,7 +89,7 @@ impl Lobby {
             ));
         }
         let id = RoomId(self.next_room);
-        let info = entry.info();
+        let info = self.config.apply(entry.info());
         let spec = RoomSpec {
             id,
             options,
@@ -105,10 +103,8 @@ impl Lobby {
             .start(spec)
             .map_err(|refusal| (ErrorCode::BadRequest, refusal.message))?;
         self.next_room += 1;
-        let capacity = self
-            .config
-            .room_capacity
-            .map_or(info.capacity, |c| c.min(info.capacity))
+        let capacity = info
+            .capacity
             .min(handle.control.capacity.unwrap_or(u32::MAX));
         let (locked, metadata) = (handle.control.locked, handle.control.metadata.clone());
         self.rooms.insert(
@@ -118,8 +114,8 @@ impl Lobby {
                 game: entry.name(),
                 seats: 0,
                 capacity,
-                tick_rate: self.config.tick_rate.unwrap_or(info.tick.hz()),
-                on_change: matches!(info.tick, TickPolicy::OnChange { .. }),
+                tick_rate: info.tick.hz(),
+                on_change: info.tick.is_on_change(),
                 locked,
                 metadata,
             },
@@ -201,10 +197,7 @@ impl Handler<JoinRequest> for Lobby {
 impl Lobby {
     fn join(&mut self, mut msg: JoinRequest, ctx: &mut Context<Self>) {
         let fail = |conn: &crate::connection::Connection, (code, message): Failure| {
-            // A session that is already gone has nobody to tell.
-            let _ = conn
-                .events
-                .try_send(SessionEvent::JoinFailed { code, message });
+            conn.join_failed(code, message);
         };
         if let Some(token) = &msg.token {
             // A resumed seat is already counted; the room checks the token itself.

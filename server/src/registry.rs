@@ -2,7 +2,7 @@
 //! the sessions and the HTTP API never name a game type.
 
 use crate::config::Config;
-use crate::game::{Game, GameInfo, Refusal, TickPolicy};
+use crate::game::{Game, GameInfo, Refusal};
 use crate::messages::{CloseRoom, Join, RoomEvent};
 use crate::room::Room;
 use crate::sim::{kinds_of, Simulation};
@@ -72,27 +72,19 @@ impl<G: Game> GameEntry for Entry<G> {
     }
 
     fn start(&self, spec: RoomSpec) -> Result<RoomHandle, Refusal> {
-        let hz = spec.config.tick_rate.unwrap_or(G::info().tick.hz()).max(1);
-        let mut info = G::info();
-        info.tick = match info.tick {
-            TickPolicy::Fixed { .. } => TickPolicy::Fixed { hz },
-            TickPolicy::OnChange { keepalive_secs, .. } => {
-                TickPolicy::OnChange { hz, keepalive_secs }
-            }
-        };
+        let info = spec.config.apply(G::info());
         // Events are kept as long as a member may lag before it is dropped, plus a margin.
         let event_ticks =
-            (spec.config.slow_client_timeout.as_secs_f64() * f64::from(hz)) as u64 + 2;
+            (spec.config.slow_client_timeout.as_secs_f64() * f64::from(info.tick.hz())) as u64 + 2;
         let options = spec.options;
         let seed = spec.seed;
-        let sim = std::panic::catch_unwind(move || {
+        let mut sim = std::panic::catch_unwind(move || {
             Simulation::<G>::new(options, seed, info, event_ticks)
         })
         .map_err(|_| {
             tracing::error!(game = G::NAME, "Game::new panicked");
             Refusal::new("game_failed", "the game failed to start a room")
         })??;
-        let mut sim = sim;
         let control = sim.take_control_change().unwrap_or_default();
         let RoomSpec {
             id,
@@ -179,14 +171,12 @@ impl Games {
         self.list
             .iter()
             .map(|g| {
-                let info = g.info();
+                let info = config.apply(g.info());
                 GameSummary {
                     name: g.name(),
-                    tick_rate: config.tick_rate.unwrap_or(info.tick.hz()),
-                    on_change: matches!(info.tick, TickPolicy::OnChange { .. }),
-                    capacity: config
-                        .room_capacity
-                        .map_or(info.capacity, |c| c.min(info.capacity)),
+                    tick_rate: info.tick.hz(),
+                    on_change: info.tick.is_on_change(),
+                    capacity: info.capacity,
                     kinds: g.kinds().to_vec(),
                 }
             })

@@ -311,6 +311,17 @@ impl Replication {
         Some(bytes)
     }
 
+    /// The events after tick `since` for a member that sees `now`, in emission order. The log
+    /// is in tick order, so only its tail is read (this runs for every member every tick).
+    fn events_after(&self, since: Tick, now: &[ScopeKey]) -> Vec<&Bytes> {
+        let start = self.events.partition_point(|(t, _, _)| *t <= since);
+        self.events
+            .range(start..)
+            .filter(|(_, k, _)| now.contains(k))
+            .map(|(_, _, b)| b)
+            .collect()
+    }
+
     /// The Delta for a member that saw `before` at the previous delivered tick (`back` ticks
     /// ago, with nothing changed in between) and sees `now`.
     pub fn delta(&mut self, back: u64, before: &[ScopeKey], now: &[ScopeKey]) -> Bytes {
@@ -334,12 +345,7 @@ impl Replication {
             }
         }
         let tick = self.tick;
-        let events: Vec<&Bytes> = self
-            .events
-            .iter()
-            .filter(|(t, k, _)| *t == tick && now.contains(k))
-            .map(|(_, _, b)| b)
-            .collect();
+        let events = self.events_after(Tick(tick.0.saturating_sub(1)), now);
         let mut out = Vec::with_capacity(
             16 + parts.iter().map(Bytes::len).sum::<usize>()
                 + events.iter().map(|b| b.len()).sum::<usize>()
@@ -369,12 +375,7 @@ impl Replication {
     pub fn snapshot(&mut self, now: &[ScopeKey], since: Option<Tick>) -> Bytes {
         let parts: Vec<Bytes> = now.iter().filter_map(|k| self.keyframe(*k)).collect();
         let since = since.unwrap_or(Tick(self.tick.0.saturating_sub(1)));
-        let events: Vec<&Bytes> = self
-            .events
-            .iter()
-            .filter(|(t, k, _)| *t > since && now.contains(k))
-            .map(|(_, _, b)| b)
-            .collect();
+        let events = self.events_after(since, now);
         let mut out = Vec::new();
         write_snapshot_head(&mut out, self.tick, parts.len() as u32);
         for p in &parts {

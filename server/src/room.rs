@@ -88,17 +88,16 @@ impl<G: Game> Room<G> {
         lobby: Recipient<RoomEvent>,
         stats: Arc<Stats>,
     ) -> Self {
+        // The registry built the simulation with the server's overrides applied.
         let info = sim.info();
-        let hz = config.tick_rate.unwrap_or(info.tick.hz()).max(1);
+        let hz = info.tick.hz();
         let keepalive = match info.tick {
             crate::game::TickPolicy::Fixed { .. } => None,
             crate::game::TickPolicy::OnChange { keepalive_secs, .. } => {
                 Some(u64::from(keepalive_secs.max(1)) * u64::from(hz))
             }
         };
-        let capacity = config
-            .room_capacity
-            .map_or(info.capacity, |c| c.min(info.capacity));
+        let capacity = info.capacity;
         let room_stats = stats.add_room(id);
         let limits = DecodeLimits {
             max_bytes: config.max_message_size,
@@ -547,12 +546,7 @@ impl<G: Game> Handler<Join> for Room<G> {
 
     /// Seats a new player (if the game admits it) or resumes a held seat with its token.
     fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) {
-        let fail = |conn: &Connection, code, message: String| {
-            // A session that is already gone has nobody to tell.
-            let _ = conn
-                .events
-                .try_send(SessionEvent::JoinFailed { code, message });
-        };
+        let fail = |conn: &Connection, code, message: String| conn.join_failed(code, message);
         if let Some(token) = msg.token {
             let found = self
                 .seats

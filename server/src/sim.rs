@@ -115,8 +115,7 @@ impl<G: Game> Simulation<G> {
         };
         let mut replication = Replication::new(info.interest, event_ticks);
         // Tick 0 is the state the game was created in; its events go nowhere (no one is seated).
-        let events = std::mem::take(&mut out.events);
-        drop(events);
+        out.events.clear();
         replication.step(Tick(0), &world, Vec::new(), &BTreeMap::new());
         Ok(Simulation {
             game,

@@ -237,13 +237,13 @@ pub(crate) fn named_value<T: Serialize + ?Sized>(value: &T) -> rmpv::Value {
 impl Outbox {
     pub(crate) fn emit<E: Serialize>(&mut self, to: Scope, name: &str, payload: &E) {
         let mut bytes = Vec::with_capacity(32);
-        // Writing to a Vec cannot fail; a payload serde cannot encode becomes nil.
+        // Writing to a Vec cannot fail.
         let _ = rmp::encode::write_array_len(&mut bytes, 2);
         let _ = rmp::encode::write_str(&mut bytes, name);
+        let head = bytes.len();
         if rmp_serde::encode::write_named(&mut bytes, payload).is_err() {
-            bytes.truncate(0);
-            let _ = rmp::encode::write_array_len(&mut bytes, 2);
-            let _ = rmp::encode::write_str(&mut bytes, name);
+            // A payload serde cannot encode becomes nil (whatever it wrote is dropped).
+            bytes.truncate(head);
             let _ = rmp::encode::write_nil(&mut bytes);
         }
         self.events.push((to, bytes));
