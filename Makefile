@@ -4,7 +4,7 @@ NPM ?= npm
 # Extra flags for the server, e.g. `make run ARGS="--bind 0.0.0.0:8080"`.
 ARGS ?=
 
-.PHONY: run test build client client-deps lint rust-test client-test golden bench soak clean
+.PHONY: run test build client client-deps lint rust-test client-test golden bench soak autobahn clean
 
 ## Build the web client and start the server with every bundled game at http://127.0.0.1:8080
 run: client
@@ -62,3 +62,10 @@ SOAK_SECONDS ?= 600
 soak:
 	$(CARGO) build --release -p tickroom-games -p tickroom-bots
 	SOAK_CLIENTS=$(SOAK_CLIENTS) SOAK_SECONDS=$(SOAK_SECONDS) bench/soak.sh
+
+## WebSocket conformance: the Autobahn|Testsuite (groups 1-10; 12/13, permessage-deflate, are
+## not offered) against the echo endpoint, which runs the game sessions' connection code. Needs
+## ../shared/autobahn/setup.sh once (as root). Prints the table; see conformance/README.md.
+autobahn:
+	$(CARGO) build --release -p tickroom-games --bin tickroom-server
+	conformance/autobahn.sh

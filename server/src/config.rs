@@ -110,6 +110,36 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub message_burst: u32,
 
+    /// Chat lines per second one player may send on average; a line above it is refused with an
+    /// `Error` (the connection stays open).
+    #[arg(long, env = "TICKROOM_CHAT_LINES_PER_SEC", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub chat_lines_per_sec: u32,
+
+    /// Chat lines one player may send in a burst above the average.
+    #[arg(long, env = "TICKROOM_CHAT_BURST", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub chat_burst: u32,
+
+    /// Kernel send buffer of each WebSocket in bytes (`SO_SNDBUF`; Linux reserves twice this).
+    /// Small, so a client that stops reading fills it within a few ticks and is detected, and
+    /// the kernel memory a client can pin stays bounded. 0 keeps the kernel's auto-tuning
+    /// (up to 4 MiB per socket on Linux).
+    #[arg(long, env = "TICKROOM_SOCKET_SEND_BUFFER", default_value_t = 64 * 1024)]
+    pub socket_send_buffer: usize,
+
+    /// Kernel receive buffer of each WebSocket in bytes (`SO_RCVBUF`; Linux reserves twice
+    /// this). 0 keeps the kernel's auto-tuning (up to 6 MiB per socket on Linux).
+    #[arg(long, env = "TICKROOM_SOCKET_RECV_BUFFER", default_value_t = 16 * 1024)]
+    pub socket_recv_buffer: usize,
+
+    /// Serve `/echo`, a WebSocket echo endpoint on the same connection code as game sessions,
+    /// for conformance testing (`make autobahn`). Off by default: it is not part of the game
+    /// protocol.
+    #[arg(long, env = "TICKROOM_ECHO_ENDPOINT", default_value_t = false,
+          action = clap::ArgAction::Set)]
+    pub echo_endpoint: bool,
+
     /// Most WebSocket connections open at once; further upgrades get 503.
     #[arg(long, env = "TICKROOM_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
@@ -158,6 +188,21 @@ impl Config {
                 .map_or(info.capacity, |c| c.min(info.capacity)),
             ..info
         }
+    }
+
+    /// How often a session pings its client: the heartbeat interval, but at least twice per idle
+    /// timeout, so a client that only answers pings is never idle.
+    pub fn ping_period(&self) -> Duration {
+        self.heartbeat_interval
+            .min(self.idle_timeout / 2)
+            .max(Duration::from_millis(10))
+    }
+
+    /// How long a session may go without running (its client not reading, so actix-web stops
+    /// polling it) before the watchdog shuts its socket down: one ping period, when it would have
+    /// run anyway, plus the slow-client timeout.
+    pub fn stall_limit(&self) -> Duration {
+        self.ping_period() + self.slow_client_timeout
     }
 
     /// Room threads after resolving 0 to the core count.

@@ -46,6 +46,7 @@ pub mod room;
 pub mod session;
 pub mod sim;
 pub mod stats;
+pub mod watchdog;
 pub mod world;
 
 pub use config::Config;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub admission: Arc<admission::Admission>,
     /// Turns true when the server starts shutting down; every session then closes with 1001.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Shuts down connections whose session stopped running.
+    pub watchdog: Arc<watchdog::Watchdog>,
     next_connection: AtomicU64,
 }
 
@@ -197,6 +200,9 @@ async fn serve(
     )
     .start();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let watchdog = watchdog::Watchdog::new(config.stall_limit(), stats.clone());
+    // A tenth of the deadline between sweeps: a frozen session is shut down at most 10% late.
+    watchdog.start((config.stall_limit() / 10).max(std::time::Duration::from_millis(50)));
     let state = web::Data::new(AppState {
         lobby: lobby.clone(),
         games: games.clone(),
@@ -204,9 +210,11 @@ async fn serve(
         stats,
         admission: Arc::default(),
         shutdown: shutdown_rx,
+        watchdog,
         next_connection: AtomicU64::new(1),
     });
     let static_dir = config.static_dir.clone();
+    let echo = config.echo_endpoint;
     let has_client = static_dir.join("index.html").is_file();
     if !has_client {
         tracing::warn!(dir = %static_dir.display(), "web client not built; serving a placeholder at /");
@@ -220,6 +228,11 @@ async fn serve(
             .route("/api/info", web::get().to(api_info))
             .route("/metrics", web::get().to(metrics))
             .route("/healthz", web::get().to(healthz));
+        let app = if echo {
+            app.route("/echo", web::get().to(session::echo))
+        } else {
+            app
+        };
         if has_client {
             app.service(actix_files::Files::new("/", &static_dir).index_file("index.html"))
         } else {
@@ -235,6 +248,10 @@ async fn serve(
     })
     .on_connect(session::on_connect)
     .disable_signals()
+    // After a WebSocket's close handshake (or any response that ends the connection) the
+    // server closes TCP at once, as RFC 6455 §7.1.1 asks, instead of waiting up to a second
+    // for the client to do it.
+    .client_disconnect_timeout(std::time::Duration::ZERO)
     .shutdown_timeout(config.shutdown_timeout.as_secs().max(1));
     if config.workers > 0 {
         server = server.workers(config.workers);

@@ -12,6 +12,11 @@ use tickroom_shared::Tick;
 /// a member further behind than this is too slow and loses its seat.
 pub const MAX_PENDING: usize = 256;
 
+/// Most chat lines kept for a member that cannot take them; when more arrive, the oldest are
+/// dropped (and counted). Chat is not worth a seat: unlike reliable messages, a long backlog
+/// does not make a member too slow.
+pub const MAX_CHAT_BACKLOG: usize = 64;
+
 /// What became of one try to queue a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivery {
@@ -51,6 +56,8 @@ pub struct Seat<C> {
     pub delivered: Option<Tick>,
     /// Reliable messages not yet queued, oldest first.
     pub pending: VecDeque<Bytes>,
+    /// Chat lines not yet queued, oldest first (at most [`MAX_CHAT_BACKLOG`]).
+    pub chat: VecDeque<Bytes>,
     stuck_since: Option<Instant>,
     held_until: Option<Instant>,
 }
@@ -66,6 +73,7 @@ impl<C> Seat<C> {
             scopes: Vec::new(),
             delivered: None,
             pending: VecDeque::new(),
+            chat: VecDeque::new(),
             stuck_since: None,
             held_until: None,
         }
@@ -80,6 +88,7 @@ impl<C> Seat<C> {
         self.stuck_since = None;
         self.held_until = None;
         self.pending.clear();
+        self.chat.clear();
         self.conn.replace(conn)
     }
 
@@ -88,7 +97,20 @@ impl<C> Seat<C> {
         self.stuck_since = None;
         self.held_until = Some(now + grace);
         self.pending.clear();
+        self.chat.clear();
         self.conn.take()
+    }
+
+    /// Adds this tick's chat lines to the member's backlog; returns how many old lines were
+    /// dropped to keep it within [`MAX_CHAT_BACKLOG`].
+    pub fn queue_chat(&mut self, lines: &[Bytes]) -> usize {
+        if self.conn.is_none() {
+            return 0;
+        }
+        self.chat.extend(lines.iter().cloned());
+        let excess = self.chat.len().saturating_sub(MAX_CHAT_BACKLOG);
+        self.chat.drain(..excess);
+        excess
     }
 
     /// A held seat whose grace ran out.
@@ -129,27 +151,32 @@ impl<C> Seat<C> {
     }
 }
 
-/// Queues `bytes` through `send`, pending reliable messages first; stops at the first refusal.
-pub fn deliver(
-    pending: &mut VecDeque<Bytes>,
-    parts: &[Bytes],
-    mut send: impl FnMut(Bytes) -> Delivery,
+/// Sends a member everything it is due as one queued message (one slot of its bounded queue):
+/// its pending reliable messages, the chat lines it has not received, then `parts` (roster,
+/// snapshot or delta). Nothing is sent when there is nothing to send. Only a `Sent` clears the
+/// pending messages and the chat backlog; otherwise they wait for the next try. Because chat
+/// rides in the same slot as the tick's delta, chatter never takes a slot a delta needs.
+pub fn deliver<C>(
+    seat: &mut Seat<C>,
+    parts: Vec<Bytes>,
+    send: impl FnOnce(&C, Vec<Bytes>) -> Delivery,
 ) -> Delivery {
-    while let Some(b) = pending.front() {
-        match send(b.clone()) {
-            Delivery::Sent => {
-                pending.pop_front();
-            }
-            other => return other,
-        }
+    let Some(conn) = &seat.conn else {
+        return Delivery::Closed;
+    };
+    if seat.pending.is_empty() && seat.chat.is_empty() && parts.is_empty() {
+        return Delivery::Sent;
     }
-    for p in parts {
-        match send(p.clone()) {
-            Delivery::Sent => {}
-            other => return other,
-        }
+    let mut frames = Vec::with_capacity(seat.pending.len() + seat.chat.len() + parts.len());
+    frames.extend(seat.pending.iter().cloned());
+    frames.extend(seat.chat.iter().cloned());
+    frames.extend(parts);
+    let outcome = send(conn, frames);
+    if outcome == Delivery::Sent {
+        seat.pending.clear();
+        seat.chat.clear();
     }
-    Delivery::Sent
+    outcome
 }
 
 #[cfg(test)]
@@ -217,28 +244,47 @@ mod tests {
     }
 
     #[test]
-    fn reliable_messages_wait_in_order_until_the_queue_takes_them() {
-        let mut pending: VecDeque<Bytes> =
-            [Bytes::from_static(b"r1"), Bytes::from_static(b"r2")].into();
-        let mut room_left = 1;
+    fn one_message_carries_reliable_messages_chat_and_the_tick_until_one_is_taken() {
+        let b = Bytes::from_static;
+        let mut seat = Seat::new("a".into(), "t".into(), ());
+        seat.pending.push_back(b(b"result"));
+        seat.queue_chat(&[b(b"chat")]);
         let mut sent = Vec::new();
-        let out = deliver(&mut pending, &[Bytes::from_static(b"delta")], |b| {
-            if room_left == 0 {
-                return Delivery::Full;
-            }
-            room_left -= 1;
-            sent.push(b);
-            Delivery::Sent
-        });
-        assert_eq!(out, Delivery::Full);
-        assert_eq!(sent, vec![Bytes::from_static(b"r1")]);
-        assert_eq!(pending.len(), 1);
-        let out = deliver(&mut pending, &[Bytes::from_static(b"delta")], |b| {
-            sent.push(b);
+        let full = deliver(&mut seat, vec![b(b"delta 1")], |_, _| Delivery::Full);
+        assert_eq!(full, Delivery::Full);
+        assert_eq!(
+            (seat.pending.len(), seat.chat.len()),
+            (1, 1),
+            "kept for later"
+        );
+        let out = deliver(&mut seat, vec![b(b"snapshot")], |_, frames| {
+            sent.push(frames);
             Delivery::Sent
         });
         assert_eq!(out, Delivery::Sent);
-        assert_eq!(sent.len(), 3);
-        assert!(pending.is_empty());
+        assert_eq!(
+            sent,
+            vec![vec![b(b"result"), b(b"chat"), b(b"snapshot")]],
+            "one queue slot, reliable messages first"
+        );
+        assert!(seat.pending.is_empty() && seat.chat.is_empty());
+        let nothing = deliver(&mut seat, Vec::new(), |_, _| {
+            unreachable!("nothing to send")
+        });
+        assert_eq!(nothing, Delivery::Sent);
+    }
+
+    #[test]
+    fn a_chat_backlog_keeps_the_newest_lines() {
+        let mut seat = Seat::new("a".into(), "t".into(), ());
+        let lines: Vec<Bytes> = (0..MAX_CHAT_BACKLOG + 3)
+            .map(|i| Bytes::from(i.to_string()))
+            .collect();
+        assert_eq!(seat.queue_chat(&lines), 3);
+        assert_eq!(seat.chat.len(), MAX_CHAT_BACKLOG);
+        assert_eq!(seat.chat.front(), Some(&Bytes::from("3")));
+        seat.hold(Instant::now(), TIMEOUT);
+        assert!(seat.chat.is_empty(), "a held seat keeps no chat");
+        assert_eq!(seat.queue_chat(&lines), 0);
     }
 }

@@ -13,12 +13,17 @@ use actix::prelude::*;
 use bytes::Bytes;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use tickroom_shared::{CloseCode, ErrorCode, PlayerId, RoomId};
 
-/// Already-encoded bytes for one connection; the same allocation may be shared by many.
+/// Already-encoded messages for one connection, written in order as separate WebSocket
+/// messages; the same allocations may be shared by many connections. A room sends a member one
+/// `Outgoing` per tick at most, so everything a tick carries takes one slot of the member's
+/// bounded queue.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct Outgoing(pub Bytes);
+pub struct Outgoing(pub Vec<Bytes>);
 
 /// A seated session's way into its room.
 pub type RoomLink = Recipient<FromPlayer>;
@@ -33,6 +38,9 @@ pub enum SessionEvent {
         room: RoomLink,
         /// The seat.
         player: PlayerId,
+        /// The room's current tick, so the session answers pings itself (a pong never waits
+        /// in, or is dropped from, a queue).
+        clock: Arc<AtomicU64>,
     },
     /// The join failed; the session may try again.
     JoinFailed {
@@ -69,11 +77,6 @@ pub enum PlayerMsg {
     Input(Bytes),
     /// A `Command` message, undecoded: the room decodes it with the game's command type.
     Command(Bytes),
-    /// A ping to answer with the room's tick.
-    Ping {
-        /// Echo value.
-        echo: u64,
-    },
     /// A chat line (already cleaned and checked).
     Chat {
         /// The line.

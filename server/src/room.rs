@@ -26,6 +26,7 @@ use bytes::Bytes;
 use rand::Rng;
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use tickroom_shared::{
@@ -54,6 +55,10 @@ pub struct Room<G: Game> {
     closed: bool,
     /// For decoding inputs and commands, as the session decodes everything else.
     limits: DecodeLimits,
+    /// The current tick, read by the sessions to answer pings.
+    clock: Arc<AtomicU64>,
+    /// Chat lines of this tick, delivered with its messages.
+    chat: Vec<Bytes>,
 }
 
 /// A client message with this game's input and command types.
@@ -70,8 +75,8 @@ fn encode(msg: &ServerMsg) -> Bytes {
     }
 }
 
-fn send(conn: &Connection, bytes: Bytes) -> Delivery {
-    match conn.outgoing.try_send(Outgoing(bytes)) {
+fn send(conn: &Connection, frames: Vec<Bytes>) -> Delivery {
+    match conn.outgoing.try_send(Outgoing(frames)) {
         Ok(()) => Delivery::Sent,
         Err(SendError::Full(_)) => Delivery::Full,
         Err(SendError::Closed(_)) => Delivery::Closed,
@@ -120,6 +125,8 @@ impl<G: Game> Room<G> {
             period: Duration::from_secs_f64(1.0 / f64::from(hz)),
             closed: false,
             limits,
+            clock: Arc::default(),
+            chat: Vec::new(),
         }
     }
 
@@ -235,8 +242,9 @@ impl<G: Game> Room<G> {
         let joined = SessionEvent::Joined {
             room: ctx.address().recipient(),
             player,
+            clock: self.clock.clone(),
         };
-        conn.events.try_send(joined).is_ok() && send(conn, encode(&welcome)) == Delivery::Sent
+        conn.events.try_send(joined).is_ok() && send(conn, vec![encode(&welcome)]) == Delivery::Sent
     }
 
     fn tick(&mut self, scheduled: Instant, ctx: &mut Context<Self>) {
@@ -248,6 +256,7 @@ impl<G: Game> Room<G> {
             return ctx.stop();
         };
         let tick = self.sim.tick();
+        self.clock.store(tick.0, Relaxed);
         self.report_control();
         for (player, id, refusal) in outcome.results {
             if let Some(seat) = self.seats.get_mut(&player) {
@@ -258,6 +267,7 @@ impl<G: Game> Room<G> {
             }
         }
         let roster = std::mem::take(&mut self.roster_dirty).then(|| self.roster());
+        let chat = std::mem::take(&mut self.chat);
         let keepalive_due = self
             .keepalive
             .is_none_or(|k| tick.0 >= self.last_sent.0 + k);
@@ -305,8 +315,9 @@ impl<G: Game> Room<G> {
             let Some(seat) = self.seats.get_mut(&player) else {
                 continue;
             };
-            let Some(conn) = &seat.conn else { continue };
-            let outcome = deliver(&mut seat.pending, &parts, |b| send(conn, b));
+            let dropped = seat.queue_chat(&chat);
+            self.stats.chat_dropped.inc_by(dropped as u64);
+            let outcome = deliver(seat, parts, send);
             if outcome == Delivery::Full {
                 self.room_stats.skipped();
             }
@@ -361,18 +372,18 @@ impl<G: Game> Room<G> {
         let ended = encode(&ServerMsg::Ended { result });
         tracing::info!(room = %self.id, game = G::NAME, "the game ended the room");
         self.closed = true;
-        for seat in std::mem::take(&mut self.seats).into_values() {
+        let chat = std::mem::take(&mut self.chat);
+        for mut seat in std::mem::take(&mut self.seats).into_values() {
+            seat.queue_chat(&chat);
+            let delivery = deliver(&mut seat, vec![ended.clone()], send);
             let Some(conn) = &seat.conn else { continue };
-            let mut pending = seat.pending;
             // What the full queue does not take goes with the close request, which the session
             // handles right after the messages it already holds.
-            if deliver(&mut pending, std::slice::from_ref(&ended), |b| {
-                send(conn, b)
-            }) == Delivery::Sent
-            {
+            if delivery == Delivery::Sent {
                 conn.close(CloseCode::Normal, "room ended");
             } else {
-                let mut last: Vec<Bytes> = pending.into();
+                let mut last: Vec<Bytes> = seat.pending.iter().cloned().collect();
+                last.extend(seat.chat.iter().cloned());
                 last.push(ended.clone());
                 conn.close_after(CloseCode::Normal, "room ended", last);
             }
@@ -453,33 +464,15 @@ impl<G: Game> Room<G> {
                 };
                 self.rejected(player, queued);
             }
-            PlayerMsg::Ping { echo } => {
-                let pong = encode(&ServerMsg::Pong {
-                    echo,
-                    tick: self.sim.tick(),
-                });
-                if let Some(conn) = self.seats.get(&player).and_then(|s| s.conn.as_ref()) {
-                    // Documented: a pong is dropped when the queue is full.
-                    if send(conn, pong) == Delivery::Full {
-                        self.room_stats.skipped();
-                    }
-                }
-            }
             PlayerMsg::Chat { text } => {
                 let name = self
                     .seats
                     .get(&player)
                     .map(|s| s.name.clone())
                     .unwrap_or_default();
-                let line = encode(&ServerMsg::Chat { player, name, text });
-                for seat in self.seats.values() {
-                    if let Some(conn) = &seat.conn {
-                        // Documented: a chat line is lost for a member whose queue is full.
-                        if send(conn, line.clone()) == Delivery::Full {
-                            self.room_stats.skipped();
-                        }
-                    }
-                }
+                // Sent with the next tick's messages, in the same queue slot as its delta.
+                self.chat
+                    .push(encode(&ServerMsg::Chat { player, name, text }));
             }
             PlayerMsg::Resync => {
                 if let Some(seat) = self.seats.get_mut(&player) {

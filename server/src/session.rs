@@ -3,19 +3,27 @@
 //! This is the only module that touches `actix-web-actors` (deprecated upstream in favour of
 //! `actix-ws`), so switching is a change to this one file.
 //!
-//! A session reassembles fragmented messages up to the size limit, answers WebSocket pings,
-//! decodes each binary message with the shared codec (the game's parts stay undecoded: the session
-//! knows no game) and forwards it to the lobby or its room. Everything the room sends arrives as
-//! [`Outgoing`] already-encoded bytes and is written as is. Bad input
-//! closes the connection with a precise code: 1003 for text, 1007 for a malformed message, 1009
-//! for one too large (as soon as a frame header claims too much: see `FrameGuard`), 1008 above
-//! the rate limit, 4005 for a message out of order, 1002 for a WebSocket protocol error.
+//! The transport half (frame-size guard, fragment reassembly, UTF-8 checks, the close
+//! handshake, pings, rate limit, deadlines, socket buffers) is shared by game sessions and the
+//! conformance-testing echo endpoint (`--echo-endpoint`), so the Autobahn suite judges the code
+//! players use. The game half decodes each binary message's tag with the shared codec (the
+//! game's parts stay undecoded: the session knows no game) and forwards it to the lobby or its
+//! room. Everything the room sends arrives as [`Outgoing`] already-encoded bytes and is written
+//! as is.
+//!
+//! Bad input closes the connection with a precise code: 1003 for text, 1007 for a malformed
+//! message or invalid UTF-8, 1009 for one too large (as soon as a frame header claims too much:
+//! see `FrameGuard`), 1008 above the rate limit, 4005 for a message out of order, 1002 for a
+//! WebSocket protocol error (including an invalid close code). A close the server starts waits
+//! up to [`CLOSE_WAIT`] for the client's answering close frame, then the server closes TCP first
+//! (RFC 6455 §7.1.1).
 
 use crate::admission::Slot;
 use crate::connection::{Closer, Connection};
 use crate::messages::{
     FromPlayer, JoinRequest, Origin, Outgoing, PlayerMsg, RoomLink, SessionEvent, Target,
 };
+use crate::watchdog::Watch;
 use crate::AppState;
 use actix::prelude::*;
 use actix_http::ws::Item;
@@ -27,12 +35,12 @@ use bytes::{Bytes, BytesMut};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::any::Any;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 use tickroom_shared::protocol::{clean_name, clean_text, client_tag, MAX_CHAT_BYTES};
 use tickroom_shared::{
-    ClientMsg, CloseCode, CodecError, DecodeLimits, ErrorCode, PlayerId, ServerMsg,
+    ClientMsg, CloseCode, CodecError, DecodeLimits, ErrorCode, PlayerId, ServerMsg, Tick,
     PROTOCOL_VERSION, SUBPROTOCOL,
 };
 
@@ -50,24 +58,39 @@ fn peek_tag(bytes: &[u8]) -> Option<u8> {
 /// Close reasons are limited to 123 bytes by RFC 6455 (125 minus the code).
 const MAX_REASON_BYTES: usize = 123;
 
+/// How long a close the server started waits for the client's answering close frame before the
+/// server ends the connection anyway.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
 /// A connection's socket descriptor, noted when it is accepted. Only an upgrade to a WebSocket
 /// duplicates it (for its [`Closer`]), so plain HTTP requests cost no extra descriptor.
 #[derive(Clone, Copy)]
 struct SocketFd(#[cfg(unix)] std::os::fd::RawFd);
 
-/// A closer for the connection of the request being handled.
-fn closer_for(req: &HttpRequest) -> Closer {
+/// A closer for the connection of the request being handled, after giving its socket the
+/// configured kernel buffer sizes (only WebSockets get them: page and asset downloads keep the
+/// kernel's auto-tuning).
+fn closer_for(req: &HttpRequest, send_buffer: usize, recv_buffer: usize) -> Closer {
     #[cfg(unix)]
     if let Some(SocketFd(raw)) = req.conn_data::<SocketFd>().copied() {
         // SAFETY: the descriptor belongs to the connection whose request is being handled,
         // and a connection's socket stays open at least until its request is answered.
         let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) };
         if let Ok(owned) = fd.try_clone_to_owned() {
-            return Closer(Some(Arc::new(std::net::TcpStream::from(owned))));
+            let socket = std::net::TcpStream::from(owned);
+            let sock = socket2::SockRef::from(&socket);
+            // A refused size (the kernel clamps rather than refuses) only leaves the default.
+            if send_buffer > 0 {
+                let _ = sock.set_send_buffer_size(send_buffer);
+            }
+            if recv_buffer > 0 {
+                let _ = sock.set_recv_buffer_size(recv_buffer);
+            }
+            return Closer(Some(Arc::new(socket)));
         }
     }
     #[cfg(not(unix))]
-    let _ = req;
+    let _ = (req, send_buffer, recv_buffer);
     Closer::default()
 }
 
@@ -89,12 +112,40 @@ pub fn on_connect(conn: &dyn Any, data: &mut Extensions) {
     let _ = data;
 }
 
+/// What a session does with complete messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// A player: binary MessagePack messages of the tickroom protocol.
+    Game,
+    /// Conformance testing: every message is echoed back as it came (text as text).
+    Echo,
+}
+
 /// `GET /ws`: admits the request (subprotocol, origin, connection caps) and upgrades it to a
-/// [`Session`].
+/// game [`Session`].
 pub async fn upgrade(
     req: HttpRequest,
     stream: web::Payload,
     state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    start(req, stream, state, Mode::Game)
+}
+
+/// `GET /echo` (only with `--echo-endpoint`): the same admission and connection code as
+/// [`upgrade`], echoing every message back, for the Autobahn conformance suite.
+pub async fn echo(
+    req: HttpRequest,
+    stream: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    start(req, stream, state, Mode::Echo)
+}
+
+fn start(
+    req: HttpRequest,
+    stream: web::Payload,
+    state: web::Data<AppState>,
+    mode: Mode,
 ) -> Result<HttpResponse, actix_web::Error> {
     if *state.shutdown.borrow() {
         state.stats.refuse("shutting_down");
@@ -110,22 +161,83 @@ pub async fn upgrade(
             return Ok(refusal.response());
         }
     };
-    let closer = closer_for(&req);
-    let max = state.config.max_message_size;
+    let config = &state.config;
+    let closer = closer_for(&req, config.socket_send_buffer, config.socket_recv_buffer);
+    let max = config.max_message_size;
     let guard = FrameGuard::new(stream, max);
-    let session = Session::new(state.into_inner(), closer, slot, guard.tripped.clone());
+    let seen = guard.seen.clone();
+    let session = Session::new(state.into_inner(), mode, closer, slot, seen);
     ws::WsResponseBuilder::new(session, &req, guard)
         .protocols(&[SUBPROTOCOL])
         .frame_size(max)
         .start()
 }
 
-/// Stops a frame that claims more than the size limit as soon as its header arrives.
+/// What is wrong with a close frame's payload (RFC 6455 §5.5.1, §7.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CloseFault {
+    /// A one-byte payload (a code needs two), or more than the 125 bytes of a control frame.
+    Length(u64),
+    /// A code that may not be sent (e.g. 1005, 1006, 999, 2000).
+    Code(u16),
+    /// The reason is not UTF-8.
+    Utf8,
+}
+
+/// Whether a close code may appear in a close frame: the defined codes, the IANA-registered
+/// 1012-1014, and the ranges for libraries (3000-3999) and applications (4000-4999).
+fn sendable_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+/// Checks a close frame's unmasked payload.
+fn check_close_payload(payload: &[u8]) -> Option<CloseFault> {
+    match payload {
+        [] => None,
+        [_] => Some(CloseFault::Length(1)),
+        [hi, lo, reason @ ..] => {
+            let code = u16::from_be_bytes([*hi, *lo]);
+            if !sendable_close_code(code) {
+                Some(CloseFault::Code(code))
+            } else if std::str::from_utf8(reason).is_err() {
+                Some(CloseFault::Utf8)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// What the [`FrameGuard`] saw in the raw stream, for choosing the right close code when
+/// actix-web-actors reports a protocol error (it reports an invalid close code and an invalid
+/// close reason alike as "bad opcode", and invalid UTF-8 in a text frame as an I/O error).
+#[derive(Default)]
+struct Seen {
+    /// A frame was refused for its size.
+    oversized: AtomicBool,
+    /// The last data frame that started a message was text.
+    text: AtomicBool,
+    /// A frame had reserved bits set (no extension is negotiated, so none may be).
+    reserved: AtomicBool,
+    /// What was wrong with the last close frame.
+    close: Mutex<Option<CloseFault>>,
+}
+
+impl Seen {
+    fn close_fault(&self) -> Option<CloseFault> {
+        // Set and read whole; a panic elsewhere cannot leave it half-written.
+        *self.close.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Stops a frame that claims more than the size limit as soon as its header arrives, and notes
+/// what actix-web-actors does not tell (see [`Seen`]).
 ///
 /// actix-web-actors buffers a frame's bytes until the whole claimed length is there and only then
 /// compares it with the limit, so a client could stream an endless "frame" into server memory.
 /// This adapter reads frame headers off the incoming bytes (it does not decode or copy
-/// payloads) and ends the stream with an error the moment a header claims too much.
+/// payloads, except the at most 125 bytes of a close frame) and ends the stream with an error
+/// the moment a header claims too much.
 struct FrameGuard<S> {
     inner: S,
     max: usize,
@@ -134,8 +246,9 @@ struct FrameGuard<S> {
     have: usize,
     /// Payload bytes of the current frame still to pass through.
     skip: u64,
-    /// Set when a frame was refused, so the session closes with 1009 rather than 1002.
-    tripped: Arc<AtomicBool>,
+    /// The mask and unmasked bytes so far of a close frame's payload being read.
+    close: Option<([u8; 4], Vec<u8>)>,
+    seen: Arc<Seen>,
 }
 
 impl<S> FrameGuard<S> {
@@ -146,7 +259,8 @@ impl<S> FrameGuard<S> {
             header: [0; 14],
             have: 0,
             skip: 0,
-            tripped: Arc::default(),
+            close: None,
+            seen: Arc::default(),
         }
     }
 
@@ -165,18 +279,76 @@ impl<S> FrameGuard<S> {
         Some((2 + ext + mask, len))
     }
 
+    /// A whole header was read: note what the frame is.
+    fn on_header(&mut self, header_len: usize, payload_len: u64) {
+        let opcode = self.header[0] & 0x0f;
+        match opcode {
+            0x1 => self.seen.text.store(true, Relaxed),
+            0x2 => self.seen.text.store(false, Relaxed),
+            0x8 if payload_len > 125 => {
+                *self
+                    .seen
+                    .close
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) =
+                    Some(CloseFault::Length(payload_len));
+            }
+            0x8 => {
+                let mut mask = [0; 4];
+                if self.header[1] & 0x80 != 0 {
+                    mask.copy_from_slice(&self.header[header_len - 4..header_len]);
+                }
+                self.close = Some((mask, Vec::with_capacity(payload_len.min(125) as usize)));
+            }
+            _ => {}
+        }
+        if payload_len == 0 {
+            self.close_done();
+        }
+    }
+
+    /// Payload bytes passing through.
+    fn on_payload(&mut self, bytes: &[u8]) {
+        if let Some((mask, payload)) = &mut self.close {
+            for &b in bytes {
+                if payload.len() < 125 {
+                    payload.push(b ^ mask[payload.len() % 4]);
+                }
+            }
+        }
+        if self.skip == 0 {
+            self.close_done();
+        }
+    }
+
+    fn close_done(&mut self) {
+        if let Some((_, payload)) = self.close.take() {
+            *self
+                .seen
+                .close
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = check_close_payload(&payload);
+        }
+    }
+
     /// Follows frame boundaries through `chunk`; false when a frame is too large.
     fn scan(&mut self, mut chunk: &[u8]) -> bool {
         while !chunk.is_empty() {
             if self.skip > 0 {
                 let n = (chunk.len() as u64).min(self.skip);
                 self.skip -= n;
-                chunk = &chunk[n as usize..];
+                let (payload, rest) = chunk.split_at(n as usize);
+                self.on_payload(payload);
+                chunk = rest;
                 continue;
             }
             self.header[self.have] = chunk[0];
             self.have += 1;
             chunk = &chunk[1..];
+            // Noted at the first byte: actix-web-actors refuses the frame as soon as it has two.
+            if self.have == 1 && self.header[0] & 0x70 != 0 {
+                self.seen.reserved.store(true, Relaxed);
+            }
             if let Some((header_len, payload_len)) = Self::parse(&self.header[..self.have]) {
                 if payload_len > self.max as u64 {
                     return false;
@@ -184,6 +356,7 @@ impl<S> FrameGuard<S> {
                 if self.have == header_len {
                     self.have = 0;
                     self.skip = payload_len;
+                    self.on_header(header_len, payload_len);
                 }
             }
         }
@@ -202,7 +375,7 @@ where
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
         use std::task::Poll;
-        if self.tripped.load(Relaxed) {
+        if self.seen.oversized.load(Relaxed) {
             return Poll::Ready(None);
         }
         match std::pin::Pin::new(&mut self.inner).poll_next(cx) {
@@ -210,7 +383,7 @@ where
                 if self.scan(&chunk) {
                     Poll::Ready(Some(Ok(chunk)))
                 } else {
-                    self.tripped.store(true, Relaxed);
+                    self.seen.oversized.store(true, Relaxed);
                     Poll::Ready(Some(Err(PayloadError::Overflow)))
                 }
             }
@@ -225,50 +398,83 @@ enum Phase {
     /// A join is on its way to a room.
     Joining,
     /// Seated.
-    InRoom { room: RoomLink, player: PlayerId },
+    InRoom {
+        room: RoomLink,
+        player: PlayerId,
+        /// The room's current tick, for pongs.
+        clock: Arc<AtomicU64>,
+    },
+}
+
+/// A fragmented message being reassembled.
+struct Partial {
+    bytes: BytesMut,
+    text: bool,
+    /// Bytes of a text message already known to be valid UTF-8 (so each fragment is checked
+    /// once, and invalid text fails as soon as it arrives).
+    valid: usize,
 }
 
 /// One WebSocket connection.
 pub struct Session {
     id: u64,
     state: Arc<AppState>,
+    mode: Mode,
     phase: Phase,
     closer: Closer,
-    /// A fragmented message being reassembled.
-    partial: Option<BytesMut>,
+    partial: Option<Partial>,
     /// Last frame of any kind from the client.
     last_seen: Instant,
     limits: DecodeLimits,
     /// Token bucket over every frame the client sends.
     rate: DefaultDirectRateLimiter,
+    /// Token bucket over chat lines.
+    chat_rate: DefaultDirectRateLimiter,
     /// Holds this connection's place in the connection caps.
     _slot: Slot,
-    /// Set by the [`FrameGuard`] when it refused an oversized frame.
-    oversized: Arc<AtomicBool>,
+    /// What the frame guard saw.
+    seen: Arc<Seen>,
+    /// This session's beat for the watchdog; dropped (unregistered) with the session.
+    watch: Watch,
+    /// A close frame was sent: nothing more is written, and the client's answering close ends
+    /// the session.
+    closing: bool,
+}
+
+/// A token bucket of `per_sec` with a `burst`; both at least 1 (the config parser enforces it;
+/// 1 is the fallback anyway).
+fn bucket(per_sec: u32, burst: u32) -> DefaultDirectRateLimiter {
+    let per_sec = NonZeroU32::new(per_sec).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::direct(Quota::per_second(per_sec).allow_burst(burst))
 }
 
 impl Session {
-    fn new(state: Arc<AppState>, closer: Closer, slot: Slot, oversized: Arc<AtomicBool>) -> Self {
+    fn new(state: Arc<AppState>, mode: Mode, closer: Closer, slot: Slot, seen: Arc<Seen>) -> Self {
+        let config = &state.config;
         let limits = DecodeLimits {
-            max_bytes: state.config.max_message_size,
+            max_bytes: config.max_message_size,
             ..DecodeLimits::default()
         };
-        let config = &state.config;
-        // Both values are at least 1 (enforced by the config parser); 1 is the fallback anyway.
-        let per_sec = NonZeroU32::new(config.max_messages_per_sec).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(config.message_burst).unwrap_or(NonZeroU32::MIN);
-        let rate = RateLimiter::direct(Quota::per_second(per_sec).allow_burst(burst));
+        let rate = bucket(config.max_messages_per_sec, config.message_burst);
+        let chat_rate = bucket(config.chat_lines_per_sec, config.chat_burst);
+        let id = state.next_connection_id();
+        let watch = state.watchdog.watch(id, closer.clone());
         Session {
-            id: state.next_connection_id(),
+            id,
             state,
+            mode,
             phase: Phase::Lobby,
             closer,
             partial: None,
             last_seen: Instant::now(),
             limits,
             rate,
+            chat_rate,
             _slot: slot,
-            oversized,
+            seen,
+            watch,
+            closing: false,
         }
     }
 
@@ -277,7 +483,7 @@ impl Session {
     /// only a long-lived sender makes the room's mailbox limit hold.
     fn seat(&self) -> Option<(&RoomLink, Origin)> {
         match &self.phase {
-            Phase::InRoom { room, player } => Some((
+            Phase::InRoom { room, player, .. } => Some((
                 room,
                 Origin {
                     player: *player,
@@ -288,13 +494,19 @@ impl Session {
         }
     }
 
+    /// Writes one already-encoded message, unless the session is closing.
+    fn write(&self, bytes: Bytes, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.closing {
+            return;
+        }
+        self.state.stats.messages_out.inc();
+        self.state.stats.bytes_out.inc_by(bytes.len() as u64);
+        ctx.binary(bytes);
+    }
+
     fn send(&self, msg: &ServerMsg, ctx: &mut ws::WebsocketContext<Self>) {
         match tickroom_shared::encode(msg) {
-            Ok(bytes) => {
-                self.state.stats.messages_out.inc();
-                self.state.stats.bytes_out.inc_by(bytes.len() as u64);
-                ctx.binary(bytes);
-            }
+            Ok(bytes) => self.write(Bytes::from(bytes), ctx),
             Err(e) => tracing::error!(error = %e, "cannot encode a server message"),
         }
     }
@@ -309,8 +521,24 @@ impl Session {
         );
     }
 
-    /// Closes with a code and reason and stops the actor.
+    /// Tells the room this connection is gone (it holds the seat for a reconnect).
+    fn leave_room(&mut self) {
+        if let Some((room, from)) = self.seat() {
+            room.do_send(FromPlayer {
+                from,
+                msg: PlayerMsg::Disconnected,
+            });
+        }
+        self.phase = Phase::Lobby;
+    }
+
+    /// Starts the close handshake with a code and reason: the room is told at once, nothing
+    /// more is written, and the session ends when the client answers (or after
+    /// [`CLOSE_WAIT`]).
     fn close(&mut self, code: CloseCode, reason: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.closing {
+            return;
+        }
         self.state.stats.closed(code as u16);
         if matches!(
             code,
@@ -328,6 +556,8 @@ impl Session {
                 "closing a misbehaving connection"
             );
         }
+        self.leave_room();
+        self.partial = None;
         let mut end = reason.len().min(MAX_REASON_BYTES);
         while !reason.is_char_boundary(end) {
             end -= 1;
@@ -337,10 +567,28 @@ impl Session {
             description: Some(reason[..end].to_owned()),
         };
         ctx.close(Some(reason));
-        ctx.stop();
+        self.closing = true;
+        ctx.run_later(CLOSE_WAIT, |_, ctx| ctx.stop());
     }
 
-    /// One complete binary message from the client.
+    /// One complete message from the client.
+    fn on_complete(&mut self, bytes: Bytes, text: bool, ctx: &mut ws::WebsocketContext<Self>) {
+        match (self.mode, text) {
+            (Mode::Echo, true) => match bytestring::ByteString::try_from(bytes) {
+                Ok(text) => ctx.text(text),
+                Err(_) => self.close(CloseCode::InvalidPayload, "text is not UTF-8", ctx),
+            },
+            (Mode::Echo, false) => ctx.binary(bytes),
+            (Mode::Game, true) => self.close(
+                CloseCode::Unsupported,
+                "text messages are not supported; send binary MessagePack",
+                ctx,
+            ),
+            (Mode::Game, false) => self.on_message(bytes, ctx),
+        }
+    }
+
+    /// One complete binary message from a player.
     fn on_message(&mut self, bytes: Bytes, ctx: &mut ws::WebsocketContext<Self>) {
         let stats = &self.state.stats;
         stats.messages_in.inc();
@@ -427,38 +675,39 @@ impl Session {
                 // Handled above, by tag; a message decodes to these only with that tag.
                 unreachable!("inputs and commands are forwarded undecoded")
             }
-            ClientMsg::Ping { echo } => match self.seat() {
-                Some((room, from)) => {
-                    // If the room's queue is full the ping is lost, like an input: the client
-                    // simply sees no pong for it.
-                    let _ = room.try_send(FromPlayer {
-                        from,
-                        msg: PlayerMsg::Ping { echo },
-                    });
-                }
-                None => self.send(
-                    &ServerMsg::Pong {
-                        echo,
-                        tick: tickroom_shared::Tick(0),
-                    },
-                    ctx,
-                ),
-            },
+            ClientMsg::Ping { echo } => {
+                // Answered here, never queued behind deltas or dropped: the room's tick is
+                // readable without asking the room.
+                let tick = match &self.phase {
+                    Phase::InRoom { clock, .. } => Tick(clock.load(Relaxed)),
+                    _ => Tick(0),
+                };
+                self.send(&ServerMsg::Pong { echo, tick }, ctx);
+            }
             ClientMsg::Chat { text } => {
+                if self.seat().is_none() {
+                    let reason = "chat before the welcome: join a room first";
+                    return self.close(CloseCode::NotAllowed, reason, ctx);
+                }
                 let text = clean_text(&text);
                 if text.len() > MAX_CHAT_BYTES {
-                    return self.error(ErrorCode::BadRequest, "chat line too long", ctx);
+                    let message = format!("chat line over {MAX_CHAT_BYTES} bytes; not sent");
+                    return self.error(ErrorCode::BadRequest, &message, ctx);
                 }
-                match self.seat() {
-                    Some((room, from)) => room.do_send(FromPlayer {
+                if self.chat_rate.check().is_err() {
+                    self.state.stats.chat_limited.inc();
+                    let config = &self.state.config;
+                    let message = format!(
+                        "more than {} chat lines per second (burst {}); not sent",
+                        config.chat_lines_per_sec, config.chat_burst
+                    );
+                    return self.error(ErrorCode::BadRequest, &message, ctx);
+                }
+                if let Some((room, from)) = self.seat() {
+                    room.do_send(FromPlayer {
                         from,
                         msg: PlayerMsg::Chat { text },
-                    }),
-                    None => self.close(
-                        CloseCode::NotAllowed,
-                        "chat before the welcome: join a room first",
-                        ctx,
-                    ),
+                    });
                 }
             }
             ClientMsg::Resync => match self.seat() {
@@ -485,50 +734,109 @@ impl Session {
         }
     }
 
-    /// Appends a continuation fragment, enforcing the message limit on the reassembled size.
+    /// Appends a continuation fragment, enforcing the message limit on the reassembled size
+    /// and, for text, UTF-8 as each fragment arrives.
     fn on_fragment(&mut self, item: Item, ctx: &mut ws::WebsocketContext<Self>) {
         let max = self.state.config.max_message_size;
         let (data, last) = match item {
-            Item::FirstText(_) => {
+            Item::FirstText(_) if self.mode == Mode::Game => {
                 let reason = "text messages are not supported; send binary MessagePack";
                 return self.close(CloseCode::Unsupported, reason, ctx);
             }
-            Item::FirstBinary(data) => {
+            first @ (Item::FirstText(_) | Item::FirstBinary(_)) => {
+                let (data, text) = match first {
+                    Item::FirstText(data) => (data, true),
+                    Item::FirstBinary(data) | Item::Continue(data) | Item::Last(data) => {
+                        (data, false)
+                    }
+                };
                 if self.partial.is_some() {
                     let reason = "new message inside a fragmented one";
                     return self.close(CloseCode::ProtocolError, reason, ctx);
                 }
-                self.partial = Some(BytesMut::from(&data[..]));
-                self.check_partial(max, ctx);
-                return;
+                self.partial = Some(Partial {
+                    bytes: BytesMut::new(),
+                    text,
+                    valid: 0,
+                });
+                (data, false)
             }
             Item::Continue(data) => (data, false),
             Item::Last(data) => (data, true),
         };
-        let Some(buf) = self.partial.as_mut() else {
+        let Some(partial) = self.partial.as_mut() else {
             let reason = "continuation without a first fragment";
             return self.close(CloseCode::ProtocolError, reason, ctx);
         };
-        buf.extend_from_slice(&data);
-        if self.check_partial(max, ctx) && last {
-            if let Some(buf) = self.partial.take() {
-                self.on_message(buf.freeze(), ctx);
+        partial.bytes.extend_from_slice(&data);
+        if partial.bytes.len() > max {
+            let reason = format!("message exceeds {max} bytes");
+            return self.close(CloseCode::TooBig, &reason, ctx);
+        }
+        if partial.text {
+            match std::str::from_utf8(&partial.bytes[partial.valid..]) {
+                Ok(_) => partial.valid = partial.bytes.len(),
+                // Invalid bytes, or a character cut at the end of the finished message.
+                Err(e) if e.error_len().is_some() || last => {
+                    let reason = "text message is not valid UTF-8";
+                    return self.close(CloseCode::InvalidPayload, reason, ctx);
+                }
+                // A character continues in the next fragment.
+                Err(e) => partial.valid += e.valid_up_to(),
+            }
+        }
+        if last {
+            if let Some(partial) = self.partial.take() {
+                self.on_complete(partial.bytes.freeze(), partial.text, ctx);
             }
         }
     }
 
-    fn check_partial(&mut self, max: usize, ctx: &mut ws::WebsocketContext<Self>) -> bool {
-        let len = self.partial.as_ref().map_or(0, |b| b.len());
-        if len > max {
-            self.partial = None;
-            self.close(
-                CloseCode::TooBig,
-                &format!("message exceeds {max} bytes"),
-                ctx,
-            );
-            return false;
+    /// The close code and reason for a protocol error reported by actix-web-actors.
+    fn protocol_error(&self, e: &ws::ProtocolError) -> (CloseCode, String) {
+        let max = self.state.config.max_message_size;
+        if self.seen.oversized.load(Relaxed) || matches!(e, ws::ProtocolError::Overflow) {
+            return (CloseCode::TooBig, format!("frame exceeds {max} bytes"));
         }
-        true
+        if self.seen.reserved.load(Relaxed) {
+            let reason = "reserved bits set; no extension was negotiated".to_owned();
+            return (CloseCode::ProtocolError, reason);
+        }
+        match (e, self.seen.close_fault()) {
+            (ws::ProtocolError::BadOpCode, Some(CloseFault::Code(code))) => (
+                CloseCode::ProtocolError,
+                format!("close code {code} may not be sent"),
+            ),
+            (ws::ProtocolError::BadOpCode, Some(CloseFault::Utf8)) => (
+                CloseCode::InvalidPayload,
+                "close reason is not valid UTF-8".to_owned(),
+            ),
+            (ws::ProtocolError::InvalidLength(_), Some(CloseFault::Length(n))) => (
+                CloseCode::ProtocolError,
+                format!("a close frame payload of {n} bytes"),
+            ),
+            // actix-web-actors reports invalid UTF-8 in a text frame as an I/O error.
+            (ws::ProtocolError::Io(_), _) if self.seen.text.load(Relaxed) => (
+                CloseCode::InvalidPayload,
+                "text message is not valid UTF-8".to_owned(),
+            ),
+            (e, _) => (CloseCode::ProtocolError, e.to_string()),
+        }
+    }
+
+    /// Closes the session if the client has been silent for the idle timeout; otherwise
+    /// checks again when it would be.
+    fn arm_idle(&self, after: Duration, ctx: &mut ws::WebsocketContext<Self>) {
+        ctx.run_later(after, |session, ctx| {
+            let timeout = session.state.config.idle_timeout;
+            let silent = session.last_seen.elapsed();
+            if silent >= timeout {
+                let reason = "no frame from the client within the idle timeout";
+                session.close(CloseCode::IdleTimeout, reason, ctx);
+            } else {
+                session.arm_idle(timeout - silent, ctx);
+            }
+        });
     }
 }
 
@@ -541,17 +849,16 @@ impl Actor for Session {
         ctx.set_mailbox_capacity(usize::from(config.send_queue));
         self.state.stats.sessions_open.inc();
         self.state.stats.sessions_total.inc();
-        let (join_timeout, idle_timeout) = (config.join_timeout, config.idle_timeout);
-        ctx.run_later(join_timeout, |session, ctx| {
-            // Still not seated: never joined, or a join that was lost with a closing room.
-            if !matches!(session.phase, Phase::InRoom { .. }) {
-                session.close(
-                    CloseCode::JoinTimeout,
-                    "no join within the join timeout",
-                    ctx,
-                );
-            }
-        });
+        if self.mode == Mode::Game {
+            ctx.run_later(config.join_timeout, |session, ctx| {
+                // Still not seated: never joined, or a join that was lost with a closing room.
+                if !matches!(session.phase, Phase::InRoom { .. }) {
+                    let reason = "no join within the join timeout";
+                    session.close(CloseCode::JoinTimeout, reason, ctx);
+                }
+            });
+        }
+        self.arm_idle(config.idle_timeout, ctx);
         let mut shutdown = self.state.shutdown.clone();
         let closing = async move {
             // An error means the sender is gone, which also means the server is stopping.
@@ -561,14 +868,10 @@ impl Actor for Session {
             session.phase = Phase::Lobby; // the rooms are closing too: no disconnect to report
             session.close(CloseCode::GoingAway, "server shutting down", ctx);
         }));
-        ctx.run_interval(config.heartbeat_interval, move |session, ctx| {
-            if session.last_seen.elapsed() > idle_timeout {
-                session.close(
-                    CloseCode::IdleTimeout,
-                    "no frame from the client within the idle timeout",
-                    ctx,
-                );
-            } else {
+        ctx.run_interval(config.ping_period(), |session, ctx| {
+            // Running: the watchdog leaves this connection alone for another period.
+            session.watch.beat();
+            if !session.closing {
                 ctx.ping(b"");
             }
         });
@@ -576,18 +879,20 @@ impl Actor for Session {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         self.state.stats.sessions_open.dec();
-        if let Some((room, from)) = self.seat() {
-            room.do_send(FromPlayer {
-                from,
-                msg: PlayerMsg::Disconnected,
-            });
-        }
+        self.leave_room();
     }
 }
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         self.last_seen = Instant::now();
+        if self.closing {
+            // Only the client's answering close matters now; it completes the handshake.
+            if matches!(item, Ok(ws::Message::Close(_)) | Err(_)) {
+                ctx.stop();
+            }
+            return;
+        }
         if self.rate.check().is_err() {
             self.state.stats.rate_limited.inc();
             let limit = self.state.config.max_messages_per_sec;
@@ -596,45 +901,39 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
         }
         let msg = match item {
             Ok(msg) => msg,
-            Err(_) if self.oversized.load(Relaxed) => {
-                let max = self.state.config.max_message_size;
-                return self.close(
-                    CloseCode::TooBig,
-                    &format!("frame exceeds {max} bytes"),
-                    ctx,
-                );
+            Err(e) => {
+                let (code, reason) = self.protocol_error(&e);
+                self.close(code, &reason, ctx);
+                if self.seen.close_fault().is_some() {
+                    // The faulty frame was the client's close: both sides have now sent one,
+                    // so the server ends the connection without waiting.
+                    ctx.stop();
+                }
+                return;
             }
-            Err(ws::ProtocolError::Overflow) => {
-                let max = self.state.config.max_message_size;
-                return self.close(
-                    CloseCode::TooBig,
-                    &format!("frame exceeds {max} bytes"),
-                    ctx,
-                );
-            }
-            Err(e) => return self.close(CloseCode::ProtocolError, &e.to_string(), ctx),
         };
         match msg {
             ws::Message::Binary(bytes) => {
                 if self.partial.is_some() {
-                    return self.close(
-                        CloseCode::ProtocolError,
-                        "new message inside a fragmented one",
-                        ctx,
-                    );
+                    let reason = "new message inside a fragmented one";
+                    return self.close(CloseCode::ProtocolError, reason, ctx);
                 }
-                self.on_message(bytes, ctx);
+                self.on_complete(bytes, false, ctx);
             }
-            ws::Message::Text(_) => self.close(
-                CloseCode::Unsupported,
-                "text messages are not supported; send binary MessagePack",
-                ctx,
-            ),
+            ws::Message::Text(text) => {
+                if self.partial.is_some() {
+                    let reason = "new message inside a fragmented one";
+                    return self.close(CloseCode::ProtocolError, reason, ctx);
+                }
+                self.on_complete(text.into_bytes(), true, ctx);
+            }
             ws::Message::Continuation(item) => self.on_fragment(item, ctx),
             ws::Message::Ping(payload) => ctx.pong(&payload),
             ws::Message::Pong(_) | ws::Message::Nop => {}
             ws::Message::Close(reason) => {
-                // Echo the client's close, as RFC 6455 asks, and end.
+                // Echo the client's close, as RFC 6455 asks, and end: the server then closes
+                // TCP at once (the HTTP server's client-disconnect timeout is 0).
+                self.leave_room();
                 ctx.close(reason);
                 ctx.stop();
             }
@@ -649,11 +948,11 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
 impl Handler<Outgoing> for Session {
     type Result = ();
 
-    /// Writes already-encoded bytes from the room.
-    fn handle(&mut self, frame: Outgoing, ctx: &mut Self::Context) {
-        self.state.stats.messages_out.inc();
-        self.state.stats.bytes_out.inc_by(frame.0.len() as u64);
-        ctx.binary(frame.0);
+    /// Writes already-encoded messages from the room.
+    fn handle(&mut self, Outgoing(frames): Outgoing, ctx: &mut Self::Context) {
+        for bytes in frames {
+            self.write(bytes, ctx);
+        }
     }
 }
 
@@ -663,7 +962,21 @@ impl Handler<SessionEvent> for Session {
     /// Follows the join's outcome or a close request.
     fn handle(&mut self, event: SessionEvent, ctx: &mut Self::Context) {
         match event {
-            SessionEvent::Joined { room, player } => self.phase = Phase::InRoom { room, player },
+            SessionEvent::Joined {
+                room,
+                player,
+                clock,
+            } => {
+                self.phase = Phase::InRoom {
+                    room,
+                    player,
+                    clock,
+                };
+                if self.closing {
+                    // Seated after the close began: give the seat back to be held.
+                    self.leave_room();
+                }
+            }
             SessionEvent::JoinFailed { code, message } => {
                 self.phase = Phase::Lobby;
                 self.error(code, &message, ctx);
@@ -672,9 +985,7 @@ impl Handler<SessionEvent> for Session {
                 // The room already let the seat go (or holds it); do not report a disconnect.
                 self.phase = Phase::Lobby;
                 for bytes in last {
-                    self.state.stats.messages_out.inc();
-                    self.state.stats.bytes_out.inc_by(bytes.len() as u64);
-                    ctx.binary(bytes);
+                    self.write(bytes, ctx);
                 }
                 self.close(code, &reason, ctx);
             }
@@ -684,7 +995,8 @@ impl Handler<SessionEvent> for Session {
 
 #[cfg(test)]
 mod tests {
-    use super::FrameGuard;
+    use super::{check_close_payload, CloseFault, FrameGuard};
+    use std::sync::atomic::Ordering::Relaxed;
 
     fn guard() -> FrameGuard<()> {
         FrameGuard::new((), 1000)
@@ -712,5 +1024,53 @@ mod tests {
         assert!(!g.scan(&[0x82, 0xfe, 0x03, 0xe9])); // 1001 bytes
         let mut g = guard();
         assert!(g.scan(&[0x82, 0xfe, 0x03, 0xe8])); // exactly 1000
+    }
+
+    /// A masked close frame with `payload`, split in two chunks inside the payload.
+    fn masked_close(payload: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let mask = [0x11, 0x22, 0x33, 0x44];
+        let mut frame = vec![0x88, 0x80 | payload.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        let cut = frame.len() - payload.len() / 2;
+        let rest = frame.split_off(cut);
+        (frame, rest)
+    }
+
+    fn close_fault_of(payload: &[u8]) -> Option<CloseFault> {
+        let mut g = guard();
+        let (a, b) = masked_close(payload);
+        assert!(g.scan(&a) && g.scan(&b));
+        g.seen.close_fault()
+    }
+
+    #[test]
+    fn frame_guard_checks_close_frames() {
+        assert_eq!(close_fault_of(&[0x03, 0xe8, b'o', b'k']), None);
+        assert_eq!(close_fault_of(&[]), None);
+        assert_eq!(close_fault_of(&[0x03]), Some(CloseFault::Length(1)));
+        assert_eq!(close_fault_of(&[0x03, 0xed]), Some(CloseFault::Code(1005)));
+        assert_eq!(
+            close_fault_of(&[0x03, 0xe8, 0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xf4, 0x90]),
+            Some(CloseFault::Utf8)
+        );
+        assert_eq!(
+            check_close_payload(&[0x0f, 0xa0]),
+            None,
+            "4000 is an application code"
+        );
+        assert_eq!(
+            check_close_payload(&[0x03, 0xe7]),
+            Some(CloseFault::Code(999))
+        );
+    }
+
+    #[test]
+    fn frame_guard_notes_whether_a_message_is_text() {
+        let mut g = guard();
+        assert!(g.scan(&[0x81, 0x81, 0, 0, 0, 0, b'a']));
+        assert!(g.seen.text.load(Relaxed));
+        assert!(g.scan(&[0x82, 0x80, 0, 0, 0, 0]));
+        assert!(!g.seen.text.load(Relaxed));
     }
 }

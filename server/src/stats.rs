@@ -75,6 +75,13 @@ pub struct Stats {
     pub slow_kicks: Counter,
     /// Rooms closed because their game panicked.
     pub room_failures: Counter,
+    /// Connections shut down by the watchdog because their session stopped running (a client
+    /// that does not read).
+    pub stalled_closes: Counter,
+    /// Chat lines refused by the per-player chat rate.
+    pub chat_limited: Counter,
+    /// Chat lines a member missed because it could not take them for too long.
+    pub chat_dropped: Counter,
     rooms: Mutex<BTreeMap<RoomId, Arc<RoomStats>>>,
 }
 
@@ -102,6 +109,9 @@ impl Default for Stats {
             skipped_sends: Counter::default(),
             slow_kicks: Counter::default(),
             room_failures: Counter::default(),
+            stalled_closes: Counter::default(),
+            chat_limited: Counter::default(),
+            chat_dropped: Counter::default(),
             rooms: Mutex::new(BTreeMap::new()),
         };
         s.registry.register(
@@ -192,6 +202,21 @@ impl Default for Stats {
             "room_failures",
             "Rooms closed by a game panic",
             s.room_failures.clone(),
+        );
+        s.registry.register(
+            "stalled_closes",
+            "Connections shut down because their session stopped running",
+            s.stalled_closes.clone(),
+        );
+        s.registry.register(
+            "chat_limited",
+            "Chat lines refused by the per-player chat rate",
+            s.chat_limited.clone(),
+        );
+        s.registry.register(
+            "chat_dropped",
+            "Chat lines dropped for members that could not take them",
+            s.chat_dropped.clone(),
         );
         s
     }

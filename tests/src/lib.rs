@@ -28,6 +28,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// machine is shared; it only keeps a broken test from hanging, it is never a measurement.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// How long [`Client::until`] reads before giving up: only a guard against a hung test.
+pub const UNTIL_LIMIT: Duration = Duration::from_secs(60);
+
 /// A client message whose game parts are MessagePack values.
 pub type Msg = ClientMsg<rmpv::Value, rmpv::Value>;
 
@@ -548,9 +551,15 @@ impl Client {
         }
     }
 
-    /// Reads until `pred` holds (checked before every read).
+    /// Reads until `pred` holds (checked before every read). Panics after [`UNTIL_LIMIT`], so a
+    /// condition that never comes fails the test instead of hanging it.
     pub async fn until(&mut self, mut pred: impl FnMut(&Client) -> bool) {
+        let deadline = tokio::time::Instant::now() + UNTIL_LIMIT;
         while !pred(self) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the awaited condition did not come within {UNTIL_LIMIT:?}"
+            );
             self.next_open().await;
         }
     }

@@ -4,7 +4,10 @@
 
 mod bad_input;
 mod bundled;
+mod close_handshake;
 mod commands;
+mod control_traffic;
+mod deadlines;
 mod hardening;
 mod join;
 mod on_change;
