@@ -119,6 +119,32 @@ pub struct Config {
     #[arg(long, env = "TICKROOM_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
     pub max_connections_per_ip: usize,
 
+    /// Most open rooms created by joins from one IP address (0 = no limit); further creates,
+    /// and quick matches that would need a new room, get `Error` 10 (`IpLimit`). A room counts
+    /// from its creation until it closes. Behind a reverse proxy every client shares the
+    /// proxy's address: raise or disable it.
+    #[arg(long, env = "TICKROOM_MAX_ROOMS_PER_IP", default_value_t = 16)]
+    pub max_rooms_per_ip: u32,
+
+    /// Rooms one IP address may create per minute on average (token bucket; 0 = no limit),
+    /// counting quick matches that create a room and rooms whose join then failed. Closing a
+    /// room does not give a creation back. Beyond it, `Error` 10 (`IpLimit`).
+    #[arg(long, env = "TICKROOM_ROOM_CREATES_PER_MINUTE", default_value_t = 30)]
+    pub room_creates_per_minute: u32,
+
+    /// Room creations one IP address may make at once before `--room-creates-per-minute`
+    /// applies.
+    #[arg(long, env = "TICKROOM_ROOM_CREATE_BURST", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub room_create_burst: u32,
+
+    /// Most seats one IP address holds at once, counting seats held for a reconnect and joins
+    /// not yet answered (0 = no limit); further joins get `Error` 10 (`IpLimit`). Keep it at or
+    /// below `--max-connections-per-ip`, so that dropped connections cannot multiply an
+    /// address's share. Behind a reverse proxy every client shares the proxy's address.
+    #[arg(long, env = "TICKROOM_MAX_SEATS_PER_IP", default_value_t = 256)]
+    pub max_seats_per_ip: u32,
+
     /// Extra origins allowed to open WebSockets (comma-separated, e.g. `https://game.example`;
     /// `*` allows any). The server's own origin and localhost are always allowed, and so are
     /// clients that send no Origin (not browsers). Others get 403.
@@ -157,6 +183,16 @@ impl Config {
                 .room_capacity
                 .map_or(info.capacity, |c| c.min(info.capacity)),
             ..info
+        }
+    }
+
+    /// The per-address budgets of rooms, room creations and seats.
+    pub fn budget_limits(&self) -> crate::budget::Limits {
+        crate::budget::Limits {
+            rooms: self.max_rooms_per_ip,
+            seats: self.max_seats_per_ip,
+            creates_per_minute: self.room_creates_per_minute,
+            create_burst: self.room_create_burst,
         }
     }
 
