@@ -226,8 +226,8 @@ async fn sigterm_closes_clients_with_1001_and_exits_zero() {
 /// session, no room and no file descriptor behind.
 #[tokio::test]
 async fn connect_disconnect_cycles_leak_nothing() {
-    // Every cycle may create a room (the last one closed after 0.1 s), all from 127.0.0.1:
-    // lift the per-address creation budget, which would rightly refuse most of them.
+    // Every cycle may create a room (the previous one closes 0.1 s after it empties), all from
+    // 127.0.0.1: lift the per-address creation budget, which a slow machine would reach.
     let server = Server::start(&[
         "--reconnect-grace",
         "0",

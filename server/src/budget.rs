@@ -91,11 +91,15 @@ impl fmt::Display for Exceeded {
                 "your address already has {limit} open rooms it created (the most per address); \
                  join one or wait until one closes"
             ),
-            Exceeded::Creations { retry_after } => write!(
-                f,
-                "your address creates rooms too fast; try again in {} s",
-                retry_after.as_secs().max(1)
-            ),
+            Exceeded::Creations { retry_after } => {
+                // Rounded up: a client that waits the number it was told is not refused again.
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                write!(
+                    f,
+                    "your address creates rooms too fast; try again in {} s",
+                    secs.max(1)
+                )
+            }
             Exceeded::Seats { limit } => write!(
                 f,
                 "your address already holds {limit} seats, counting seats held for reconnects \
@@ -346,6 +350,20 @@ mod tests {
             b.check_create(A, later).expect("the burst again");
         }
         assert!(b.check_create(A, later).is_err());
+    }
+
+    #[test]
+    fn the_creation_refusal_says_when_to_try_again_rounded_up() {
+        let t0 = Instant::now();
+        // 7 per minute: one every 8.57 s.
+        let mut b = Budgets::new(limits(0, 0, 7, 1));
+        b.check_create(A, t0).expect("the burst");
+        let refusal = b.check_create(A, t0).expect_err("over the rate");
+        assert_eq!(refusal.label(), "ip_creates");
+        assert!(
+            refusal.to_string().ends_with("try again in 9 s"),
+            "{refusal}"
+        );
     }
 
     #[test]
