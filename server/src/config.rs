@@ -43,7 +43,9 @@ pub struct Config {
     #[arg(long, env = "TICKROOM_MAX_ROOMS", default_value_t = 1000)]
     pub max_rooms: usize,
 
-    /// Seconds an empty room stays open before it closes.
+    /// Seconds an empty room stays open before it closes, also when its creator left and nobody
+    /// else ever joined (a friend may be following its link; the room still counts against the
+    /// creator's `--max-rooms-per-ip`). A room nobody was ever seated in closes at once.
     #[arg(long, env = "TICKROOM_EMPTY_ROOM_GRACE", default_value = "30", value_parser = parse_secs)]
     pub empty_room_grace: Duration,
 
