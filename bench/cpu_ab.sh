@@ -12,7 +12,8 @@ set -euo pipefail
 server=$1 bots=$2 port=$3
 shift 3
 clients=${CLIENTS:-500}
-"$server" --bind "127.0.0.1:$port" --max-connections-per-ip 0 --static-dir /nonexistent \
+"$server" --bind "127.0.0.1:$port" --static-dir /nonexistent \
+  --max-connections-per-ip 0 --max-seats-per-ip 0 --max-rooms-per-ip 0 --room-creates-per-minute 0 \
   >/dev/null 2>&1 &
 srv=$!
 trap 'kill "$srv" 2>/dev/null || true' EXIT

@@ -11,7 +11,8 @@ out=${SOAK_OUT:-bench/results/soak.json}
 mkdir -p "$(dirname "$out")"
 
 target/release/tickroom-server --bind "127.0.0.1:$port" --static-dir /nonexistent \
-  --max-connections-per-ip 0 >/dev/null 2>&1 &
+  --max-connections-per-ip 0 --max-seats-per-ip 0 --max-rooms-per-ip 0 \
+  --room-creates-per-minute 0 >/dev/null 2>&1 &
 server=$!
 bots=""
 cleanup() {

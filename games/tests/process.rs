@@ -226,7 +226,16 @@ async fn sigterm_closes_clients_with_1001_and_exits_zero() {
 /// session, no room and no file descriptor behind.
 #[tokio::test]
 async fn connect_disconnect_cycles_leak_nothing() {
-    let server = Server::start(&["--reconnect-grace", "0", "--empty-room-grace", "0.1"]);
+    // Every cycle may create a room (the previous one closes 0.1 s after it empties), all from
+    // 127.0.0.1: lift the per-address creation budget, which a slow machine would reach.
+    let server = Server::start(&[
+        "--reconnect-grace",
+        "0",
+        "--empty-room-grace",
+        "0.1",
+        "--room-creates-per-minute",
+        "0",
+    ]);
     let settled = |s: &Server| {
         let stats = s.stats();
         stats["sessions_open"] == 0 && stats["rooms_open"] == 0

@@ -23,6 +23,13 @@ pub struct Slot {
     ip: Option<IpAddr>,
 }
 
+impl Slot {
+    /// The client's address, when known: the per-address budgets count against it too.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.ip
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self

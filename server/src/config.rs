@@ -43,7 +43,9 @@ pub struct Config {
     #[arg(long, env = "TICKROOM_MAX_ROOMS", default_value_t = 1000)]
     pub max_rooms: usize,
 
-    /// Seconds an empty room stays open before it closes.
+    /// Seconds an empty room stays open before it closes, also when its creator left and nobody
+    /// else ever joined (a friend may be following its link; the room still counts against the
+    /// creator's `--max-rooms-per-ip`). A room nobody was ever seated in closes at once.
     #[arg(long, env = "TICKROOM_EMPTY_ROOM_GRACE", default_value = "30", value_parser = parse_secs)]
     pub empty_room_grace: Duration,
 
@@ -149,6 +151,32 @@ pub struct Config {
     #[arg(long, env = "TICKROOM_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
     pub max_connections_per_ip: usize,
 
+    /// Most open rooms created by joins from one IP address (0 = no limit); further creates,
+    /// and quick matches that would need a new room, get `Error` 10 (`IpLimit`). A room counts
+    /// from its creation until it closes. Behind a reverse proxy every client shares the
+    /// proxy's address: raise or disable it.
+    #[arg(long, env = "TICKROOM_MAX_ROOMS_PER_IP", default_value_t = 16)]
+    pub max_rooms_per_ip: u32,
+
+    /// Rooms one IP address may create per minute on average (token bucket; 0 = no limit),
+    /// counting quick matches that create a room and rooms whose join then failed. Closing a
+    /// room does not give a creation back. Beyond it, `Error` 10 (`IpLimit`).
+    #[arg(long, env = "TICKROOM_ROOM_CREATES_PER_MINUTE", default_value_t = 30)]
+    pub room_creates_per_minute: u32,
+
+    /// Room creations one IP address may make at once before `--room-creates-per-minute`
+    /// applies.
+    #[arg(long, env = "TICKROOM_ROOM_CREATE_BURST", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub room_create_burst: u32,
+
+    /// Most seats one IP address holds at once, counting seats held for a reconnect and joins
+    /// not yet answered (0 = no limit); further joins get `Error` 10 (`IpLimit`). Keep it at or
+    /// below `--max-connections-per-ip`, so that dropped connections cannot multiply an
+    /// address's share. Behind a reverse proxy every client shares the proxy's address.
+    #[arg(long, env = "TICKROOM_MAX_SEATS_PER_IP", default_value_t = 256)]
+    pub max_seats_per_ip: u32,
+
     /// Extra origins allowed to open WebSockets (comma-separated, e.g. `https://game.example`;
     /// `*` allows any). The server's own origin and localhost are always allowed, and so are
     /// clients that send no Origin (not browsers). Others get 403.
@@ -203,6 +231,16 @@ impl Config {
     /// run anyway, plus the slow-client timeout.
     pub fn stall_limit(&self) -> Duration {
         self.ping_period() + self.slow_client_timeout
+    }
+
+    /// The per-address budgets of rooms, room creations and seats.
+    pub fn budget_limits(&self) -> crate::budget::Limits {
+        crate::budget::Limits {
+            rooms: self.max_rooms_per_ip,
+            seats: self.max_seats_per_ip,
+            creates_per_minute: self.room_creates_per_minute,
+            create_burst: self.room_create_burst,
+        }
     }
 
     /// Room threads after resolving 0 to the core count.

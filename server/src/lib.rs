@@ -20,6 +20,7 @@
 //! - [`lobby`]: the `Lobby` actor: room registry, seats, quick match, idle rooms.
 //! - [`session`]: the `Session` actor, one per WebSocket; the only user of `actix-web-actors`.
 //! - [`admission`]: who may upgrade: subprotocol, origin, connection caps.
+//! - [`budget`]: what one client address may hold (rooms, room creations, seats), as pure code.
 //! - [`config`]: every option as a flag and a `TICKROOM_*` variable.
 //! - [`stats`]: counters served at `/api/stats` and `/metrics`.
 //!
@@ -33,6 +34,7 @@
 extern crate self as tickroom_server;
 
 pub mod admission;
+pub mod budget;
 pub mod config;
 pub mod connection;
 pub mod game;

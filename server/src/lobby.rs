@@ -5,7 +5,12 @@
 //! closed when the lobby agrees it has no seat taken or promised.
 //!
 //! Rooms are started on a small pool of arbiters (one per core by default), round-robin.
+//!
+//! Every seat and every room is also counted against the client address whose join took or
+//! created it ([`Budgets`]), so that no address can take every room or hold seats without
+//! bound; the policy lives in [`crate::budget`], this actor only reports to it.
 
+use crate::budget::{Budgets, Exceeded};
 use crate::config::Config;
 use crate::messages::{
     CloseRoom, Join, JoinRequest, ListRooms, Requeue, RoomEvent, RoomSummary, Shutdown, Target,
@@ -14,7 +19,9 @@ use crate::registry::{Games, RoomHandle, RoomSpec};
 use crate::stats::Stats;
 use actix::prelude::*;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tickroom_shared::{CloseCode, ErrorCode, RoomId};
 
 struct RoomEntry {
@@ -39,7 +46,12 @@ pub struct Lobby {
     next_room: u32,
     seed: u64,
     shutting_down: bool,
+    /// What each client address holds: rooms it created, creations, seats.
+    budgets: Budgets,
 }
+
+/// How often addresses that hold nothing are forgotten by the budgets.
+const BUDGET_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 type Failure = (ErrorCode, String);
 
@@ -52,6 +64,7 @@ impl Lobby {
         arbiters: Vec<ArbiterHandle>,
     ) -> Self {
         let seed = config.seed.unwrap_or_else(rand::random);
+        let budgets = Budgets::new(config.budget_limits());
         Lobby {
             config,
             stats,
@@ -61,13 +74,29 @@ impl Lobby {
             next_room: 1,
             seed,
             shutting_down: false,
+            budgets,
         }
     }
 
+    /// A refusal by an address's budget, counted by reason.
+    fn over_budget(&self, exceeded: Exceeded) -> Failure {
+        self.stats.refuse_join(exceeded.label());
+        (ErrorCode::IpLimit, exceeded.to_string())
+    }
+
+    /// Forgets a room that closed or is being closed, giving back what it counted.
+    fn forget(&mut self, id: RoomId) -> Option<RoomEntry> {
+        self.budgets.room_closed(id);
+        self.rooms.remove(&id)
+    }
+
+    /// Creates a room for a join from `ip`, within the server's room limit and the address's
+    /// budgets.
     fn create_room(
         &mut self,
         game: Option<&str>,
         options: Option<rmpv::Value>,
+        ip: Option<IpAddr>,
         ctx: &mut Context<Self>,
     ) -> Result<RoomId, Failure> {
         if self.shutting_down {
@@ -83,10 +112,16 @@ impl Lobby {
             )
         })?;
         if self.rooms.len() >= self.config.max_rooms {
+            self.stats.refuse_join("max_rooms");
             return Err((
                 ErrorCode::ServerFull,
                 "the server has no room for another room".into(),
             ));
+        }
+        // After the server-wide checks, so that a refusal for them takes no creation from the
+        // address's bucket; before the game's constructor, which is the work being budgeted.
+        if let Err(exceeded) = self.budgets.check_create(ip, Instant::now()) {
+            return Err(self.over_budget(exceeded));
         }
         let id = RoomId(self.next_room);
         let info = self.config.apply(entry.info());
@@ -120,6 +155,7 @@ impl Lobby {
                 metadata,
             },
         );
+        self.budgets.room_opened(id, ip);
         tracing::info!(room = %id, game = entry.name(), "room created");
         Ok(id)
     }
@@ -161,12 +197,12 @@ impl Lobby {
                     })?;
                 match self.quick_match(game, filter) {
                     Some(id) => Ok(id),
-                    None => self.create_room(Some(game), msg.options.take(), ctx),
+                    None => self.create_room(Some(game), msg.options.take(), msg.ip, ctx),
                 }
             }
             Target::Create => {
                 let game = msg.game.clone();
-                self.create_room(game.as_deref(), msg.options.take(), ctx)
+                self.create_room(game.as_deref(), msg.options.take(), msg.ip, ctx)
             }
         }
     }
@@ -179,6 +215,12 @@ fn token_room(token: &str) -> Option<RoomId> {
 
 impl Actor for Lobby {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(BUDGET_PRUNE_INTERVAL, |lobby, _| {
+            lobby.budgets.prune(Instant::now());
+        });
+    }
 }
 
 /// How often a quick match may be sent back by rooms that locked or filled before it is
@@ -200,13 +242,15 @@ impl Lobby {
             conn.join_failed(code, message);
         };
         if let Some(token) = &msg.token {
-            // A resumed seat is already counted; the room checks the token itself.
+            // A resumed seat is already counted (against the address that took it, in the
+            // budgets too); the room checks the token itself.
             match token_room(token).and_then(|id| self.rooms.get(&id)) {
                 Some(room) => room.handle.join.do_send(Join {
                     name: msg.name,
                     token: msg.token,
                     conn: msg.conn,
                     requeue: None,
+                    ip: msg.ip,
                 }),
                 None => fail(
                     &msg.conn,
@@ -223,6 +267,11 @@ impl Lobby {
                     "no room could take you; try again".into(),
                 ),
             );
+        }
+        // Every join that is not a resume needs a seat, counted before routing so that a join in
+        // flight already counts.
+        if let Err(exceeded) = self.budgets.check_seat(msg.ip) {
+            return fail(&msg.conn, self.over_budget(exceeded));
         }
         let requeue = match &msg.target {
             Target::QuickMatch { filter } => Some(Requeue {
@@ -245,7 +294,9 @@ impl Lobby {
                     token: None,
                     conn: msg.conn,
                     requeue,
+                    ip: msg.ip,
                 });
+                self.budgets.seat_taken(id, msg.ip);
             }
             Err(failure) => fail(&msg.conn, failure),
         }
@@ -259,14 +310,15 @@ impl Handler<RoomEvent> for Lobby {
     /// idle rooms.
     fn handle(&mut self, event: RoomEvent, ctx: &mut Context<Self>) {
         match event {
-            RoomEvent::SeatFreed(id) => {
+            RoomEvent::SeatFreed { room: id, ip } => {
                 if let Some(room) = self.rooms.get_mut(&id) {
                     room.seats = room.seats.saturating_sub(1);
                 }
+                self.budgets.seat_freed(id, ip);
             }
             RoomEvent::Idle(id) => {
                 if self.rooms.get(&id).is_some_and(|r| r.seats == 0) {
-                    if let Some(room) = self.rooms.remove(&id) {
+                    if let Some(room) = self.forget(id) {
                         tracing::info!(room = %id, "closing idle room");
                         room.handle.close.do_send(CloseRoom {
                             code: CloseCode::Normal,
@@ -276,7 +328,9 @@ impl Handler<RoomEvent> for Lobby {
                 }
             }
             RoomEvent::Closed(id) => {
-                self.rooms.remove(&id);
+                // Its seats vanished with it, without a SeatFreed each: the budgets give them
+                // back here.
+                self.forget(id);
             }
             RoomEvent::Control {
                 room,
@@ -295,6 +349,7 @@ impl Handler<RoomEvent> for Lobby {
                 if let Some(r) = self.rooms.get_mut(&room) {
                     r.seats = r.seats.saturating_sub(1);
                 }
+                self.budgets.seat_freed(room, request.ip);
                 self.join(*request, ctx);
             }
         }
@@ -330,6 +385,7 @@ impl Handler<Shutdown> for Lobby {
     /// Stops creating rooms and closes every room with 1001.
     fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) -> ResponseFuture<()> {
         self.shutting_down = true;
+        self.budgets = Budgets::new(self.config.budget_limits());
         let closing: Vec<_> = std::mem::take(&mut self.rooms)
             .into_values()
             .map(|r| {

@@ -5,6 +5,7 @@
 use crate::replication::ScopeKey;
 use bytes::Bytes;
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 use tickroom_shared::Tick;
 
@@ -46,6 +47,9 @@ pub struct Seat<C> {
     pub name: String,
     /// Secret to resume the seat.
     pub token: String,
+    /// The address whose join took the seat: it counts against that address's seat budget
+    /// until freed, whoever resumes it.
+    pub ip: Option<IpAddr>,
     /// The connection, when connected.
     pub conn: Option<C>,
     /// The next tick message must be a Snapshot (just seated, resumed, skipped, or asked).
@@ -63,11 +67,12 @@ pub struct Seat<C> {
 }
 
 impl<C> Seat<C> {
-    /// A newly seated (or resumed) connection: its first tick message is a Snapshot.
-    pub fn new(name: String, token: String, conn: C) -> Seat<C> {
+    /// A newly seated connection from `ip`: its first tick message is a Snapshot.
+    pub fn new(name: String, token: String, ip: Option<IpAddr>, conn: C) -> Seat<C> {
         Seat {
             name,
             token,
+            ip,
             conn: Some(conn),
             needs_snapshot: true,
             scopes: Vec::new(),
@@ -188,7 +193,7 @@ mod tests {
     #[test]
     fn a_new_seat_wants_a_snapshot_and_a_delivery_clears_it() {
         let now = Instant::now();
-        let mut seat = Seat::new("a".into(), "t".into(), ());
+        let mut seat = Seat::new("a".into(), "t".into(), None, ());
         assert!(seat.needs_snapshot);
         let v = seat.after_send(Delivery::Sent, Tick(3), vec![ScopeKey::All], now, TIMEOUT);
         assert_eq!(v, Verdict::Fine);
@@ -199,7 +204,7 @@ mod tests {
     #[test]
     fn a_full_queue_skips_then_kicks_after_the_timeout() {
         let t0 = Instant::now();
-        let mut seat = Seat::new("a".into(), "t".into(), ());
+        let mut seat = Seat::new("a".into(), "t".into(), None, ());
         seat.after_send(Delivery::Sent, Tick(1), vec![], t0, TIMEOUT);
         assert_eq!(
             seat.after_send(Delivery::Full, Tick(2), vec![], t0, TIMEOUT),
@@ -233,7 +238,7 @@ mod tests {
     #[test]
     fn held_seats_expire_after_the_grace_and_resume_resets() {
         let t0 = Instant::now();
-        let mut seat = Seat::new("a".into(), "t".into(), 1u8);
+        let mut seat = Seat::new("a".into(), "t".into(), None, 1u8);
         assert_eq!(seat.hold(t0, Duration::from_secs(15)), Some(1));
         assert!(!seat.expired(t0 + Duration::from_secs(14)));
         assert!(seat.expired(t0 + Duration::from_secs(15)));
@@ -246,7 +251,7 @@ mod tests {
     #[test]
     fn one_message_carries_reliable_messages_chat_and_the_tick_until_one_is_taken() {
         let b = Bytes::from_static;
-        let mut seat = Seat::new("a".into(), "t".into(), ());
+        let mut seat = Seat::new("a".into(), "t".into(), None, ());
         seat.pending.push_back(b(b"result"));
         seat.queue_chat(&[b(b"chat")]);
         let mut sent = Vec::new();
@@ -276,7 +281,7 @@ mod tests {
 
     #[test]
     fn a_chat_backlog_keeps_the_newest_lines() {
-        let mut seat = Seat::new("a".into(), "t".into(), ());
+        let mut seat = Seat::new("a".into(), "t".into(), None, ());
         let lines: Vec<Bytes> = (0..MAX_CHAT_BACKLOG + 3)
             .map(|i| Bytes::from(i.to_string()))
             .collect();

@@ -13,6 +13,7 @@ use actix::prelude::*;
 use bytes::Bytes;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tickroom_shared::{CloseCode, ErrorCode, PlayerId, RoomId};
@@ -133,6 +134,9 @@ pub struct JoinRequest {
     pub conn: Connection,
     /// How many rooms already sent this quick match back (locked or filled meanwhile).
     pub bounces: u8,
+    /// The client's address, which the seat (and a room the join creates) counts against
+    /// (`None`: unknown, not counted).
+    pub ip: Option<IpAddr>,
 }
 
 /// Seat a connection (routed by the lobby, which already counted a seat unless `token`).
@@ -148,6 +152,9 @@ pub struct Join {
     /// For a quick match: the request to send back to the lobby if the room locked or filled
     /// after the lobby chose it (the lobby then picks another room).
     pub requeue: Option<Requeue>,
+    /// The address the seat counts against; the room hands it back in
+    /// [`RoomEvent::SeatFreed`].
+    pub ip: Option<IpAddr>,
 }
 
 /// What the lobby needs to route a quick match again.
@@ -178,8 +185,15 @@ pub struct CloseRoom {
 #[rtype(result = "()")]
 pub enum RoomEvent {
     /// A seat was released (leave, held seat expired, kick, failed or refused join).
-    SeatFreed(RoomId),
-    /// The room has been empty for the grace period; the lobby may close it.
+    SeatFreed {
+        /// The room.
+        room: RoomId,
+        /// The address the seat counted against ([`Join::ip`]).
+        ip: Option<IpAddr>,
+    },
+    /// The room is empty and the lobby may close it unless a join is on its way: it has been
+    /// empty for the grace period, or a join just failed in a room nobody was ever seated in
+    /// (such a room closes at once rather than after `--empty-room-grace`).
     Idle(RoomId),
     /// The room stopped on its own (its game failed or ended).
     Closed(RoomId),

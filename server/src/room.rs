@@ -51,6 +51,10 @@ pub struct Room<G: Game> {
     room_stats: Arc<RoomStats>,
     roster_dirty: bool,
     empty_since: Option<Instant>,
+    /// Someone was welcomed here once. A room nobody was ever seated in (its creator's join
+    /// failed) is worth nothing to anyone, so it asks to close at once instead of after
+    /// `--empty-room-grace`; that also stops failed joins from piling up empty rooms.
+    ever_seated: bool,
     period: Duration,
     closed: bool,
     /// For decoding inputs and commands, as the session decodes everything else.
@@ -122,6 +126,7 @@ impl<G: Game> Room<G> {
             room_stats,
             roster_dirty: false,
             empty_since: Some(Instant::now()),
+            ever_seated: false,
             period: Duration::from_secs_f64(1.0 / f64::from(hz)),
             closed: false,
             limits,
@@ -198,12 +203,24 @@ impl<G: Game> Room<G> {
         let seat = self.seats.remove(&player)?;
         self.guarded(|sim| sim.leave(player));
         self.report_control();
-        self.lobby.do_send(RoomEvent::SeatFreed(self.id));
+        self.lobby.do_send(RoomEvent::SeatFreed {
+            room: self.id,
+            ip: seat.ip,
+        });
         self.roster_changed();
         if self.seats.is_empty() {
             self.empty_since = Some(Instant::now());
         }
+        self.close_if_unused();
         Some(seat)
+    }
+
+    /// After a failed join: a room nobody was ever seated in asks the lobby to close it now
+    /// (the lobby keeps it if another join is on its way).
+    fn close_if_unused(&self) {
+        if !self.ever_seated && self.seats.is_empty() {
+            self.lobby.do_send(RoomEvent::Idle(self.id));
+        }
     }
 
     /// The member's connection is gone: hold the seat, or free it when there is no grace.
@@ -575,8 +592,12 @@ impl<G: Game> Handler<Join> for Room<G> {
             return;
         }
         let refuse = |room: &mut Self, code, message: String| {
-            room.lobby.do_send(RoomEvent::SeatFreed(room.id));
+            room.lobby.do_send(RoomEvent::SeatFreed {
+                room: room.id,
+                ip: msg.ip,
+            });
             fail(&msg.conn, code, message);
+            room.close_if_unused();
         };
         let full = self.seats.len() >= self.capacity() as usize;
         let locked = self.sim.room_control().locked;
@@ -594,11 +615,13 @@ impl<G: Game> Handler<Join> for Room<G> {
                     token: None,
                     conn: msg.conn,
                     bounces: requeue.bounces + 1,
+                    ip: msg.ip,
                 };
                 self.lobby.do_send(RoomEvent::Bounced {
                     room: self.id,
                     request: Box::new(request),
                 });
+                self.close_if_unused();
                 return;
             }
         }
@@ -624,14 +647,16 @@ impl<G: Game> Handler<Join> for Room<G> {
         }
         let token = self.new_token(player);
         self.seats
-            .insert(player, Seat::new(msg.name.clone(), token, msg.conn));
+            .insert(player, Seat::new(msg.name.clone(), token, msg.ip, msg.conn));
         if self.guarded(|sim| sim.join(player, &msg.name)).is_none() {
             return;
         }
         self.report_control();
         self.empty_since = None;
         self.roster_changed();
-        if !self.welcome(player, ctx) {
+        if self.welcome(player, ctx) {
+            self.ever_seated = true;
+        } else {
             // Never announced (no token reached the client): free it.
             self.remove(player);
         }

@@ -669,6 +669,7 @@ impl Session {
                     token,
                     conn,
                     bounces: 0,
+                    ip: self._slot.ip(),
                 });
             }
             ClientMsg::Input { .. } | ClientMsg::Command { .. } => {

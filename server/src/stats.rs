@@ -34,6 +34,16 @@ pub struct RefusedLabels {
     pub reason: &'static str,
 }
 
+/// Label of `tickroom_joins_refused_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JoinRefusedLabels {
+    /// Why: `ip_rooms`, `ip_creates`, `ip_seats` (an address's budgets), `max_rooms`.
+    pub reason: &'static str,
+}
+
+/// Every reason a join is counted as refused, so each series exists from the start.
+const JOIN_REFUSALS: [&str; 4] = ["ip_rooms", "ip_creates", "ip_seats", "max_rooms"];
+
 /// Server-wide metrics.
 pub struct Stats {
     registry: Registry,
@@ -53,6 +63,8 @@ pub struct Stats {
     pub closes: Family<CloseLabels, Counter>,
     /// Upgrades refused before a session started, by reason.
     pub refused: Family<RefusedLabels, Counter>,
+    /// Joins the lobby refused for a budget or the room limit, by reason.
+    pub joins_refused: Family<JoinRefusedLabels, Counter>,
     /// Messages refused by the per-connection rate limit.
     pub rate_limited: Counter,
     /// Inputs dropped because the room's queue was full.
@@ -97,6 +109,7 @@ impl Default for Stats {
             bytes_out: Counter::default(),
             closes: Family::default(),
             refused: Family::default(),
+            joins_refused: Family::default(),
             rate_limited: Counter::default(),
             inputs_dropped: Counter::default(),
             rooms_open: Gauge::default(),
@@ -153,6 +166,15 @@ impl Default for Stats {
             "upgrades_refused",
             "Upgrades refused, by reason",
             s.refused.clone(),
+        );
+        for reason in JOIN_REFUSALS {
+            // Creating the series is the point; the guard it returns is not needed.
+            let _ = s.joins_refused.get_or_create(&JoinRefusedLabels { reason });
+        }
+        s.registry.register(
+            "joins_refused",
+            "Joins refused by an address's budget (rooms, creations, seats) or the room limit, by reason",
+            s.joins_refused.clone(),
         );
         s.registry.register(
             "rate_limited",
@@ -438,6 +460,13 @@ impl Stats {
     /// Counts a refused upgrade.
     pub fn refuse(&self, reason: &'static str) {
         self.refused.get_or_create(&RefusedLabels { reason }).inc();
+    }
+
+    /// Counts a join refused by an address's budget or the room limit.
+    pub fn refuse_join(&self, reason: &'static str) {
+        self.joins_refused
+            .get_or_create(&JoinRefusedLabels { reason })
+            .inc();
     }
 
     /// The metrics in Prometheus text format.

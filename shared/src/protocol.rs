@@ -232,11 +232,14 @@ pub enum ErrorCode {
     RoomLocked = 8,
     /// No game of that name.
     UnknownGame = 9,
+    /// The client's IP address is at one of its budgets: open rooms it created, room
+    /// creations per minute, or seats held (held seats included). The connection stays open.
+    IpLimit = 10,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::BadRequest,
         ErrorCode::VersionMismatch,
         ErrorCode::RoomNotFound,
@@ -246,6 +249,7 @@ impl ErrorCode {
         ErrorCode::Refused,
         ErrorCode::RoomLocked,
         ErrorCode::UnknownGame,
+        ErrorCode::IpLimit,
     ];
 
     /// Parse a wire value.

@@ -334,6 +334,24 @@ impl Client {
         Client::over(ws)
     }
 
+    /// Connects from the local address `from`, to play a second client IP: any address of
+    /// 127.0.0.0/8 is the loopback on Linux, e.g. 127.0.0.2.
+    pub async fn connect_from(server: &ServerHandle, from: std::net::IpAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+        socket
+            .bind(std::net::SocketAddr::new(from, 0))
+            .expect("a loopback address can be bound");
+        let tcp = socket
+            .connect(server.addr)
+            .await
+            .expect("the test server accepts TCP connections");
+        let request = request(&ws_url(server), Some(SUBPROTOCOL));
+        let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp))
+            .await
+            .expect("the WebSocket upgrade succeeds");
+        Client::over(ws)
+    }
+
     /// A client over an already open WebSocket (e.g. `wss://`).
     pub fn over(ws: Socket) -> Client {
         Client {

@@ -314,8 +314,9 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
         .args(["--room-capacity", &args.room_capacity.to_string()])
         .args(["--tick-rate", &args.tick_rate.to_string()])
         .args(["--seed", "1", "--static-dir", "/nonexistent"])
-        // Every bot comes from 127.0.0.1: lift the per-address cap.
-        .args(["--max-connections-per-ip", "0"])
+        // Every bot comes from 127.0.0.1: lift the per-address caps and budgets.
+        .args(["--max-connections-per-ip", "0", "--max-seats-per-ip", "0"])
+        .args(["--max-rooms-per-ip", "0", "--room-creates-per-minute", "0"])
         .args(["--max-rooms", "100000"])
         .args(args.server_args.split_whitespace())
         .env("RUST_LOG", "warn")

@@ -3,6 +3,7 @@
 //! Each module covers one area; every test starts its own server on a free loopback port.
 
 mod bad_input;
+mod budgets;
 mod bundled;
 mod close_handshake;
 mod commands;

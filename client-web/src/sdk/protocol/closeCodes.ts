@@ -53,6 +53,7 @@ const errorWords: Record<number, string> = {
   [ErrorCode.Refused]: "The game did not let you in.",
   [ErrorCode.RoomLocked]: "That room is locked: a game is in progress.",
   [ErrorCode.UnknownGame]: "This server does not run that game.",
+  [ErrorCode.IpLimit]: "Your address has too many rooms or seats on this server; try again later.",
 };
 
 /** A sentence for a server Error message, with the server's message when it sent one. */

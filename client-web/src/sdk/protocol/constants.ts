@@ -64,6 +64,11 @@ export const ErrorCode = {
   RoomLocked: 8,
   /** No game of that name on this server. */
   UnknownGame: 9,
+  /**
+   * This IP address is at one of its budgets: open rooms it created, room creations per minute,
+   * or seats held (held seats included). The connection stays open; back off before retrying.
+   */
+  IpLimit: 10,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
