@@ -8,6 +8,7 @@ mod commands;
 mod hardening;
 mod join;
 mod on_change;
+mod operator;
 mod replica;
 mod room_end;
 mod rooms;
