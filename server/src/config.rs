@@ -110,7 +110,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub message_burst: u32,
 
-    /// Most WebSocket connections open at once; further upgrades get 503.
+    /// Most WebSocket connections open at once; further upgrades get 503. Lowered at start if
+    /// the open-file limit allows fewer (two descriptors per WebSocket, see the README).
     #[arg(long, env = "TICKROOM_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 
@@ -120,8 +121,10 @@ pub struct Config {
     pub max_connections_per_ip: usize,
 
     /// Extra origins allowed to open WebSockets (comma-separated, e.g. `https://game.example`;
-    /// `*` allows any). The server's own origin and localhost are always allowed, and so are
-    /// clients that send no Origin (not browsers). Others get 403.
+    /// `*` allows any). Always allowed: http(s) origins on the server's own port at its own
+    /// names and addresses (localhost, loopback, the bound address or every interface's, the
+    /// host name and `<hostname>.local`), and clients that send no Origin (not browsers).
+    /// Others get 403.
     #[arg(long, env = "TICKROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
