@@ -155,9 +155,11 @@ pub fn operator_access(
     let Some(token) = token else {
         return Err(Denied::LoopbackOnly);
     };
+    // The scheme name is case-insensitive (RFC 9110 section 11.1).
     let given = authorization
-        .and_then(|a| a.strip_prefix(b"Bearer "))
-        .unwrap_or(b"");
+        .and_then(|a| a.split_at_checked(7))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"bearer "))
+        .map_or(&b""[..], |(_, token)| token);
     if bool::from(given.ct_eq(token.as_bytes())) {
         Ok(())
     } else {
@@ -336,6 +338,10 @@ mod tests {
             operator_access(lan, Some(b"Bearer s3cret"), Some(&t), true),
             Ok(())
         );
+        assert_eq!(
+            operator_access(lan, Some(b"bearer s3cret"), Some(&t), true),
+            Ok(())
+        );
         for wrong in [
             &b"Bearer s3cre"[..],
             b"Bearer s3cret2",
@@ -393,9 +399,23 @@ mod tests {
             assert_eq!(body, Ok(Bytes::from_static(b"y")));
         }
         assert_eq!(builds, 4);
+        // While one request rebuilds, the others get the previous body instead of rebuilding.
+        let builds = std::cell::Cell::new(0u32);
+        let many = (0..50).map(|_| {
+            cache.get(Duration::ZERO, &stats, || {
+                builds.set(builds.get() + 1);
+                async {
+                    tokio::task::yield_now().await;
+                    Ok::<_, ()>(Bytes::from_static(b"z"))
+                }
+            })
+        });
+        let bodies = futures_util::future::join_all(many).await;
+        assert_eq!(builds.get(), 1, "one rebuild for 50 concurrent requests");
+        assert!(bodies.iter().all(|b| b.is_ok()));
         let text = stats.prometheus();
         assert!(
-            text.contains("tickroom_api_rebuilds_total{endpoint=\"stats\"} 4"),
+            text.contains("tickroom_api_rebuilds_total{endpoint=\"stats\"} 5"),
             "{text}"
         );
     }
