@@ -104,7 +104,8 @@ built client. The WebSocket endpoint is <code>/ws</code>; rooms are listed at \
 /// Runs the server on an already bound listener until `shutdown` resolves, then shuts down in
 /// this order: new upgrades get 503, every room and session closes (clients get 1001), the
 /// listener keeps accepting (so newcomers get that 503, not a refused connection) until no
-/// WebSocket is open or `config.shutdown_timeout` has passed, and the server stops.
+/// connection is open (WebSockets, requests, idle keep-alive connections) or
+/// `config.shutdown_timeout` has passed, and the server stops.
 ///
 /// The WebSocket cap is lowered to what the process's file-descriptor soft limit allows
 /// ([`admission::FdBudget`]; raise the limit first with [`admission::raise_fd_limit`]).
