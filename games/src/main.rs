@@ -1,7 +1,8 @@
 //! `tickroom-server`: every bundled game on the tickroom engine.
 //!
 //! Parses the configuration (flags or `TICKROOM_*` variables), sets up logging (`RUST_LOG`,
-//! default `info`) and runs until Ctrl-C or SIGTERM.
+//! default `info`), raises the open-file soft limit to the hard limit (each WebSocket takes two
+//! descriptors), and runs until Ctrl-C or SIGTERM.
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -16,6 +17,12 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = Config::parse();
+    // Where the system allows it: the server then caps its connections at what fits (and says
+    // so), so a failure here costs capacity, not correctness.
+    match tickroom_server::admission::raise_fd_limit() {
+        Ok(soft) => tracing::info!(fd_limit = soft, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
     let listener = std::net::TcpListener::bind(config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     if listener.local_addr()?.ip().is_unspecified() {

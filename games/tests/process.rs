@@ -76,13 +76,27 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
+        Server::start_with_fd_limit(args, None)
+    }
+
+    /// Starts the binary with its open-file limit (soft, hard) set in the child before exec.
+    fn start_with_fd_limit(args: &[&str], fd_limit: Option<(u64, u64)>) -> Server {
         // Pick a free port; the tiny window before the server binds it is acceptable in tests.
         let port = TcpListener::bind("127.0.0.1:0")
             .expect("bind")
             .local_addr()
             .expect("addr")
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_tickroom-server"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tickroom-server"));
+        if let Some((soft, hard)) = fd_limit {
+            use std::os::unix::process::CommandExt as _;
+            // SAFETY: runs in the forked child before exec; setrlimit(2) is async-signal-safe
+            // and the closure allocates nothing (an error is built only on failure).
+            unsafe {
+                command.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, soft, hard));
+            }
+        }
+        let child = command
             .args([
                 "--bind",
                 &format!("127.0.0.1:{port}"),
@@ -115,6 +129,29 @@ impl Server {
 
     fn stats(&self) -> serde_json::Value {
         serde_json::from_str(&self.get("/api/stats").expect("stats answer")).expect("json")
+    }
+
+    fn pid(&self) -> libc::pid_t {
+        libc::pid_t::try_from(self.child.id()).expect("pid fits")
+    }
+
+    /// Sends SIGTERM to the server (our own child, by its PID).
+    fn terminate(&self) {
+        // SAFETY: kill(2) on our own child's PID with a valid signal has no memory effects.
+        assert_eq!(unsafe { libc::kill(self.pid(), libc::SIGTERM) }, 0);
+    }
+
+    /// Waits (bounded) for the process to exit and returns whether it exited with status 0.
+    fn exits_zero(&mut self) -> bool {
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        status.success()
     }
 
     fn url(&self) -> String {
@@ -264,4 +301,253 @@ async fn connect_disconnect_cycles_leak_nothing() {
         server.open_fds(),
         server.rss_kib()
     );
+}
+
+/// What an upgrade attempt got: the HTTP status, or how it failed below HTTP.
+#[derive(Debug, PartialEq, Eq)]
+enum Upgrade {
+    Status(u16),
+    Failed(String),
+}
+
+/// Tries one upgrade offering the subprotocol; an upgraded connection is returned open.
+async fn try_upgrade(url: &str) -> (Upgrade, Option<Ws>) {
+    let mut req = url.into_client_request().expect("a valid URL");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        SUBPROTOCOL.parse().expect("valid header"),
+    );
+    let attempt = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(req)).await;
+    match attempt {
+        Err(_) => (Upgrade::Failed("timed out".into()), None),
+        Ok(Ok((ws, response))) => (Upgrade::Status(response.status().as_u16()), Some(ws)),
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
+            (Upgrade::Status(response.status().as_u16()), None)
+        }
+        Ok(Err(e)) => (Upgrade::Failed(e.to_string()), None),
+    }
+}
+
+/// The process's soft and hard open-file limits, from /proc.
+fn fd_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("procfs");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let mut fields = line["Max open files".len()..].split_whitespace();
+    let soft = fields.next().expect("soft").to_owned();
+    let hard = fields.next().expect("hard").to_owned();
+    (soft, hard)
+}
+
+/// Issue 9, problem 7: under a 256-descriptor limit that cannot be raised, the server caps its
+/// WebSockets at the documented formula (94 with one worker and one room thread) and answers
+/// every upgrade beyond it with HTTP 503, never a timeout or a reset; the table never fills.
+#[tokio::test]
+async fn fd_limit_caps_websockets_and_refuses_with_503() {
+    let mut server = Server::start_with_fd_limit(
+        &[
+            "--workers",
+            "1",
+            "--room-threads",
+            "1",
+            "--max-connections-per-ip",
+            "0",
+            "--join-timeout",
+            "600",
+            "--idle-timeout",
+            "600",
+        ],
+        Some((256, 256)),
+    );
+    assert_eq!(fd_limits(server.child.id()), ("256".into(), "256".into()));
+    // README: reserve = 32 + 4 x (1 worker + 1 room thread) = 40; budget = 256 - 40 = 216;
+    // http = max(16, 216 / 8) = 27; WebSockets = (216 - 27) / 2 = 94.
+    let expected = 94;
+    assert_eq!(
+        tickroom_server::admission::FdBudget::for_limit(256, 2).websockets,
+        expected as u64
+    );
+    let metrics = server.get("/metrics").expect("metrics answer");
+    assert!(
+        metrics.contains(&format!("tickroom_max_connections {expected}")),
+        "{metrics}"
+    );
+    let url = server.url();
+    let mut open = Vec::new();
+    let mut refusals = Vec::new();
+    for _ in 0..expected + 20 {
+        match try_upgrade(&url).await {
+            (Upgrade::Status(101), Some(ws)) => open.push(ws),
+            (outcome, _) => refusals.push(outcome),
+        }
+    }
+    let fds = server.open_fds();
+    eprintln!(
+        "fd limit 256: {} WebSockets open, {} refused, {fds} descriptors in use",
+        open.len(),
+        refusals.len()
+    );
+    assert_eq!(open.len(), expected);
+    assert_eq!(refusals.len(), 20);
+    assert!(
+        refusals.iter().all(|r| *r == Upgrade::Status(503)),
+        "{refusals:?}"
+    );
+    assert!(fds < 256, "{fds} descriptors in use");
+    // Plain HTTP still answers at the cap.
+    assert!(server.get("/healthz").is_some());
+    drop(open);
+    server.terminate();
+    assert!(server.exits_zero());
+}
+
+/// Issue 9, problem 7: a soft limit below the hard one is raised to the hard one at startup.
+#[tokio::test]
+async fn fd_soft_limit_is_raised_to_the_hard_limit() {
+    let mut server = Server::start_with_fd_limit(&[], Some((256, 4096)));
+    assert_eq!(fd_limits(server.child.id()), ("4096".into(), "4096".into()));
+    server.terminate();
+    assert!(server.exits_zero());
+}
+
+/// A WebSocket client on a bare TCP socket: it reads frames but never answers one (no pong, no
+/// close reply), as a stuck or hostile client would.
+struct RawClient {
+    stream: std::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    /// Upgrades and joins the default game, reading until the first snapshot.
+    fn join(port: u16) -> RawClient {
+        use std::io::Write as _;
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .expect("timeout set");
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {SUBPROTOCOL}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).expect("upgrade sent");
+        let mut client = RawClient {
+            stream,
+            buf: Vec::new(),
+        };
+        let head = loop {
+            if let Some(end) = client.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head: Vec<u8> = client.buf.drain(..end + 4).collect();
+                break head;
+            }
+            assert!(client.fill(), "closed during the handshake");
+        };
+        assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
+        let join: ClientMsg<Value, Value> = ClientMsg::Join {
+            version: PROTOCOL_VERSION,
+            name: "raw".into(),
+            game: None,
+            room: None,
+            create: false,
+            options: None,
+            filter: None,
+            token: None,
+        };
+        let payload = tickroom_shared::encode(&join).expect("encodes");
+        assert!(payload.len() < 126, "a short frame");
+        // FIN + binary; masked (a zero mask leaves the payload as is).
+        let mut frame = vec![0x82, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+        frame.extend_from_slice(&payload);
+        client.stream.write_all(&frame).expect("join sent");
+        loop {
+            let (opcode, payload) = client.frame().expect("open while joining");
+            if opcode == 2 {
+                let msg: ServerMsg = tickroom_shared::decode(&payload, &Default::default())
+                    .expect("a server message");
+                if matches!(msg, ServerMsg::Snapshot { .. }) {
+                    return client;
+                }
+            }
+        }
+    }
+
+    /// Reads more bytes; false at the end of the stream.
+    fn fill(&mut self) -> bool {
+        use std::io::Read as _;
+        let mut chunk = [0u8; 4096];
+        let n = self.stream.read(&mut chunk).expect("read in time");
+        self.buf.extend_from_slice(&chunk[..n]);
+        n > 0
+    }
+
+    /// The next frame (opcode, payload), or None at the end of the stream.
+    fn frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        loop {
+            if self.buf.len() >= 2 {
+                let (opcode, short) = (self.buf[0] & 0x0f, u64::from(self.buf[1] & 0x7f));
+                let (header, len) = match short {
+                    126 if self.buf.len() >= 4 => {
+                        (4, u64::from(u16::from_be_bytes([self.buf[2], self.buf[3]])))
+                    }
+                    127 if self.buf.len() >= 10 => {
+                        let bytes: [u8; 8] = self.buf[2..10].try_into().expect("8 bytes");
+                        (10, u64::from_be_bytes(bytes))
+                    }
+                    126 | 127 => (usize::MAX, 0),
+                    n => (2, n),
+                };
+                let len = usize::try_from(len).expect("a frame that fits memory");
+                if header != usize::MAX && self.buf.len() >= header + len {
+                    let frame: Vec<u8> = self.buf.drain(..header + len).collect();
+                    return Some((opcode, frame[header..].to_vec()));
+                }
+            }
+            if !self.fill() {
+                return None;
+            }
+        }
+    }
+}
+
+/// After SIGTERM the listener stays open while connections drain: new upgrades get HTTP 503
+/// (not a refused or reset connection), and the process then exits 0.
+///
+/// Two connections keep the drain open: a seated client that reads but never answers the
+/// close handshake (the server waits for its close reply, then closes it), and a plain
+/// HTTP/1.1 connection left idle between requests (kept until actix-web's keep-alive of 5 s
+/// runs out). The upgrades are tried once the seated client's connection has ended, when a
+/// server that stops listening at once would already refuse them.
+#[tokio::test]
+async fn upgrades_after_sigterm_get_503_while_connections_drain() {
+    use std::io::{Read as _, Write as _};
+    let mut server = Server::start(&["--shutdown-timeout", "10"]);
+    let mut stuck = RawClient::join(server.port);
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connects");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .expect("request sent");
+    let mut answer = [0u8; 512];
+    let n = idle.read(&mut answer).expect("an answer");
+    assert!(
+        answer[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        &answer[..n]
+    );
+    server.terminate();
+    let close = loop {
+        match stuck.frame() {
+            Some((8, payload)) => break payload,
+            Some(_) => continue,
+            None => panic!("the connection ended without a close frame"),
+        }
+    };
+    assert_eq!(close.get(..2), Some(&1001u16.to_be_bytes()[..]));
+    // Not answered; the server ends the connection in its own time.
+    while stuck.frame().is_some() {}
+    let url = server.url();
+    for _ in 0..20 {
+        assert_eq!(try_upgrade(&url).await.0, Upgrade::Status(503));
+    }
+    assert!(server.exits_zero(), "exit status not 0");
 }

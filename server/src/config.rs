@@ -142,7 +142,8 @@ pub struct Config {
           action = clap::ArgAction::Set)]
     pub echo_endpoint: bool,
 
-    /// Most WebSocket connections open at once; further upgrades get 503.
+    /// Most WebSocket connections open at once; further upgrades get 503. Lowered at start if
+    /// the open-file limit allows fewer (two descriptors per WebSocket, see the README).
     #[arg(long, env = "TICKROOM_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 
@@ -178,8 +179,10 @@ pub struct Config {
     pub max_seats_per_ip: u32,
 
     /// Extra origins allowed to open WebSockets (comma-separated, e.g. `https://game.example`;
-    /// `*` allows any). The server's own origin and localhost are always allowed, and so are
-    /// clients that send no Origin (not browsers). Others get 403.
+    /// `*` allows any). Always allowed: http(s) origins on the server's own port at its own
+    /// names and addresses (localhost, loopback, the bound address or every interface's, the
+    /// host name and `<hostname>.local`), and clients that send no Origin (not browsers).
+    /// Others get 403.
     #[arg(long, env = "TICKROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
@@ -191,9 +194,56 @@ pub struct Config {
     #[arg(long, env = "TICKROOM_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// Seconds to wait on shutdown for connections to close before exiting anyway.
+    /// Seconds to wait on shutdown for WebSocket connections to close before exiting anyway;
+    /// until then new upgrades are answered 503.
     #[arg(long, env = "TICKROOM_SHUTDOWN_TIMEOUT", default_value = "5", value_parser = parse_secs)]
     pub shutdown_timeout: Duration,
+
+    /// Token that lets clients other than loopback ones read the operator endpoints
+    /// (`/api/stats`, `/metrics`), sent as `Authorization: Bearer TOKEN`. Unset: loopback only.
+    #[arg(long, env = "TICKROOM_ADMIN_TOKEN", hide_env_values = true,
+          value_parser = clap::builder::ValueParser::new(str::parse::<AdminToken>))]
+    pub admin_token: Option<AdminToken>,
+
+    /// Whether loopback clients may read the operator endpoints without the token. Turn it off
+    /// behind a reverse proxy on the same machine, where every client looks like loopback.
+    #[arg(long, env = "TICKROOM_ADMIN_LOOPBACK", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub admin_loopback: bool,
+
+    /// Seconds a rendered `/api/stats`, `/metrics`, `/api/rooms` or `/api/info` body is served
+    /// again before it is rebuilt, however many requests arrive (0 = rebuild on every request).
+    #[arg(long, env = "TICKROOM_API_CACHE", default_value = "1", value_parser = parse_secs)]
+    pub api_cache: Duration,
+}
+
+/// The operator token: compared in constant time, never printed (its `Debug` is redacted).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// The token's bytes, for the comparison.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::str::FromStr for AdminToken {
+    type Err = String;
+
+    /// Any non-empty string: an empty token would let `Authorization: Bearer ` in.
+    fn from_str(token: &str) -> Result<Self, String> {
+        if token.is_empty() {
+            return Err("the admin token must not be empty".into());
+        }
+        Ok(AdminToken(token.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
 }
 
 impl Default for Config {
@@ -240,6 +290,14 @@ impl Config {
             seats: self.max_seats_per_ip,
             creates_per_minute: self.room_creates_per_minute,
             create_burst: self.room_create_burst,
+        }
+    }
+
+    /// HTTP workers after resolving 0 to the core count (actix-web's own default).
+    pub fn http_workers(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
         }
     }
 

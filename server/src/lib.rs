@@ -19,8 +19,11 @@
 //! - [`room`]: the `Room` actor: tick loop and fan-out.
 //! - [`lobby`]: the `Lobby` actor: room registry, seats, quick match, idle rooms.
 //! - [`session`]: the `Session` actor, one per WebSocket; the only user of `actix-web-actors`.
-//! - [`admission`]: who may upgrade: subprotocol, origin, connection caps.
+//! - [`watchdog`]: shuts down connections whose session stopped running (clients not reading).
+//! - [`admission`]: who may upgrade: handshake, subprotocol, origin, connection caps (also as
+//!   the file-descriptor limit allows).
 //! - [`budget`]: what one client address may hold (rooms, room creations, seats), as pure code.
+//! - [`api`]: the other HTTP endpoints, cached; the operator views and who may read them.
 //! - [`config`]: every option as a flag and a `TICKROOM_*` variable.
 //! - [`stats`]: counters served at `/api/stats` and `/metrics`.
 //!
@@ -34,6 +37,7 @@
 extern crate self as tickroom_server;
 
 pub mod admission;
+pub mod api;
 pub mod budget;
 pub mod config;
 pub mod connection;
@@ -61,12 +65,13 @@ pub use tickroom_derive::{Replicate, ReplicateEnum};
 use actix::prelude::*;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use lobby::Lobby;
-use messages::{ListRooms, Shutdown};
+use messages::Shutdown;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// What every HTTP handler and session shares.
 pub struct AppState {
@@ -84,6 +89,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Shuts down connections whose session stopped running.
     pub watchdog: Arc<watchdog::Watchdog>,
+    /// Rendered bodies of the cached endpoints.
+    pub caches: api::Caches,
     next_connection: AtomicU64,
 }
 
@@ -94,72 +101,20 @@ impl AppState {
     }
 }
 
-async fn api_rooms(state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
-    let rooms = state
-        .lobby
-        .send(ListRooms)
-        .await
-        .map_err(actix_web::error::ErrorServiceUnavailable)?;
-    Ok(HttpResponse::Ok().json(rooms))
-}
-
-async fn api_stats(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(state.stats.report())
-}
-
-/// `GET /api/info`: what a client needs to know about this server before joining.
-#[derive(serde::Serialize)]
-struct ServerInfo {
-    protocol_version: u16,
-    subprotocol: &'static str,
-    /// The game a join without a game name plays.
-    default_game: Option<&'static str>,
-    games: Vec<registry::GameSummary>,
-    /// Addresses other machines on the LAN can use, when listening on all interfaces.
-    lan_urls: Vec<String>,
-}
-
-async fn api_info(state: web::Data<AppState>, req: actix_web::HttpRequest) -> HttpResponse {
-    let config = &state.config;
-    let local = req.app_config().local_addr();
-    let lan_urls = if local.ip().is_unspecified() {
-        if_addrs::get_if_addrs()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|i| !i.is_loopback() && (i.ip().is_ipv4() == local.is_ipv4()))
-            .map(|i| SocketAddr::new(i.ip(), local.port()))
-            .map(|a| format!("http://{a}/"))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    HttpResponse::Ok().json(ServerInfo {
-        protocol_version: tickroom_shared::PROTOCOL_VERSION,
-        subprotocol: tickroom_shared::SUBPROTOCOL,
-        default_game: state.games.iter().next().map(|g| g.name()),
-        games: state.games.summaries(config),
-        lan_urls,
-    })
-}
-
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.stats.prometheus())
-}
-
-async fn healthz() -> &'static str {
-    "ok\n"
-}
-
 const PLACEHOLDER_PAGE: &str = "<!doctype html><meta charset=utf-8><title>tickroom</title>\
 <h1>tickroom is running</h1><p>The web client is not built. Run <code>make run</code> from the \
 repository (it builds <code>client-web/</code> first), or point <code>--static-dir</code> at a \
 built client. The WebSocket endpoint is <code>/ws</code>; rooms are listed at \
 <a href=/api/rooms>/api/rooms</a>.</p>";
 
-/// Runs the server on an already bound listener until `shutdown` resolves, then closes every
-/// room (clients get 1001) and stops within `config.shutdown_timeout`.
+/// Runs the server on an already bound listener until `shutdown` resolves, then shuts down in
+/// this order: new upgrades get 503, every room and session closes (clients get 1001), the
+/// listener keeps accepting (so newcomers get that 503, not a refused connection) until no
+/// connection is open (WebSockets, requests, idle keep-alive connections) or
+/// `config.shutdown_timeout` has passed, and the server stops.
+///
+/// The WebSocket cap is lowered to what the process's file-descriptor soft limit allows
+/// ([`admission::FdBudget`]; raise the limit first with [`admission::raise_fd_limit`]).
 ///
 /// Must be called inside an actix system (e.g. `#[actix_web::main]`). Taking a bound listener lets
 /// tests bind port 0 and run in parallel.
@@ -186,6 +141,9 @@ async fn serve(
     stats: Arc<Stats>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let mut config = config;
+    let connection_cap = fd_cap(&mut config);
+    stats.max_connections.set(config.max_connections as i64);
     let config = Arc::new(config);
     let arbiters: Vec<Arbiter> = (0..config.room_threads()).map(|_| Arbiter::new()).collect();
     if games.iter().next().is_none() {
@@ -205,16 +163,23 @@ async fn serve(
     let watchdog = watchdog::Watchdog::new(config.stall_limit(), stats.clone());
     // A tenth of the deadline between sweeps: a frozen session is shut down at most 10% late.
     watchdog.start((config.stall_limit() / 10).max(std::time::Duration::from_millis(50)));
+    let addr = listener.local_addr()?;
+    let admission = Arc::new(admission::Admission::new(admission::OwnOrigin::for_bind(
+        addr,
+    )));
     let state = web::Data::new(AppState {
         lobby: lobby.clone(),
         games: games.clone(),
         config: config.clone(),
         stats,
-        admission: Arc::default(),
+        admission: admission.clone(),
         shutdown: shutdown_rx,
         watchdog,
+        caches: api::Caches::default(),
         next_connection: AtomicU64::new(1),
     });
+    // Every TCP connection, WebSocket or not: shutdown keeps listening until they are gone.
+    let connections = Arc::new(tokio::sync::watch::Sender::new(0usize));
     let static_dir = config.static_dir.clone();
     let echo = config.echo_endpoint;
     let has_client = static_dir.join("index.html").is_file();
@@ -225,11 +190,11 @@ async fn serve(
         let app = App::new()
             .app_data(state.clone())
             .route("/ws", web::get().to(session::upgrade))
-            .route("/api/rooms", web::get().to(api_rooms))
-            .route("/api/stats", web::get().to(api_stats))
-            .route("/api/info", web::get().to(api_info))
-            .route("/metrics", web::get().to(metrics))
-            .route("/healthz", web::get().to(healthz));
+            .route("/api/rooms", web::get().to(api::rooms))
+            .route("/api/stats", web::get().to(api::stats))
+            .route("/api/info", web::get().to(api::info))
+            .route("/metrics", web::get().to(api::metrics))
+            .route("/healthz", web::get().to(api::healthz));
         let app = if echo {
             app.route("/echo", web::get().to(session::echo))
         } else {
@@ -248,7 +213,14 @@ async fn serve(
             )
         }
     })
-    .on_connect(session::on_connect)
+    .on_connect({
+        let connections = connections.clone();
+        move |conn, data| {
+            session::on_connect(conn, data);
+            // Lives in the connection's data, so it is dropped when the connection closes.
+            data.insert(OpenConnection::new(&connections));
+        }
+    })
     .disable_signals()
     // After a WebSocket's close handshake (or any response that ends the connection) the
     // server closes TCP at once, as RFC 6455 §7.1.1 asks, instead of waiting up to a second
@@ -258,7 +230,12 @@ async fn serve(
     if config.workers > 0 {
         server = server.workers(config.workers);
     }
-    let addr = listener.local_addr()?;
+    if let Some(connections) = connection_cap {
+        // A per-worker cap: together the workers hold at most about `connections`, so plain
+        // HTTP cannot empty the descriptor table either. Beyond it actix-web pauses accepting.
+        let workers = config.http_workers().max(1);
+        server = server.max_connections(connections.div_ceil(workers).max(1));
+    }
     let server = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?)?,
         _ => server.listen(listener)?,
@@ -272,13 +249,33 @@ async fn serve(
     let result = tokio::select! {
         res = &mut server => res.unwrap_or_else(|e| Err(std::io::Error::other(e))),
         () = shutdown => {
-            tracing::info!("shutting down: closing rooms and connections");
-            // Receivers live in the app state, which outlives this send.
+            let deadline = Instant::now() + config.shutdown_timeout;
+            tracing::info!(open = admission.open(), "shutting down: closing rooms and connections");
+            // From here on upgrades answer 503. Receivers live in the app state, which outlives
+            // this send.
             let _ = shutdown_tx.send(true);
             // The lobby only fails to answer if it already stopped, which leaves nothing to close.
             let _ = lobby.send(Shutdown).await;
+            // Keep listening (newcomers get 503) while the sessions finish their close
+            // handshakes and the other connections their requests.
+            let mut open = connections.subscribe();
+            let drained = async {
+                admission.drained().await;
+                // The sender lives in this function, so the channel cannot close meanwhile.
+                let _ = open.wait_for(|n| *n == 0).await;
+            };
+            if tokio::time::timeout_at(deadline.into(), drained).await.is_err() {
+                tracing::warn!(
+                    websockets = admission.open(),
+                    connections = *connections.borrow(),
+                    "shutdown timeout: stopping with connections still open"
+                );
+            }
             let stop = handle.stop(true);
-            let _ = tokio::time::timeout(config.shutdown_timeout, stop).await;
+            let left = deadline.saturating_duration_since(Instant::now());
+            // Whatever plain HTTP is still in flight gets the time that is left, at least a
+            // moment; a timeout here only means the process ends under it.
+            let _ = tokio::time::timeout(left.max(std::time::Duration::from_millis(100)), stop).await;
             Ok(())
         }
     };
@@ -286,6 +283,51 @@ async fn serve(
         arbiter.stop();
     }
     result
+}
+
+/// Counts one open TCP connection while it lives (in the connection's data).
+struct OpenConnection(Arc<tokio::sync::watch::Sender<usize>>);
+
+impl OpenConnection {
+    fn new(count: &Arc<tokio::sync::watch::Sender<usize>>) -> OpenConnection {
+        count.send_modify(|n| *n += 1);
+        OpenConnection(count.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Lowers `config.max_connections` to the WebSockets the descriptor soft limit allows, saying so,
+/// and returns the connections (of any kind) the HTTP server may hold, if there is a limit.
+fn fd_cap(config: &mut Config) -> Option<usize> {
+    let soft = admission::fd_soft_limit()?;
+    let threads = config.http_workers() + config.room_threads();
+    let budget = admission::FdBudget::for_limit(soft, threads);
+    let fit = usize::try_from(budget.websockets).unwrap_or(usize::MAX);
+    if fit < config.max_connections {
+        tracing::warn!(
+            fd_limit = soft,
+            configured = config.max_connections,
+            websockets = fit,
+            "the open-file limit allows fewer WebSockets than --max-connections: capping at {fit} \
+             (each takes {} descriptors; raise `ulimit -n` for more)",
+            admission::FDS_PER_WEBSOCKET,
+        );
+        config.max_connections = fit;
+    } else {
+        tracing::info!(
+            fd_limit = soft,
+            websockets = config.max_connections,
+            "the open-file limit fits --max-connections"
+        );
+    }
+    let http = budget.connections.saturating_sub(budget.websockets);
+    let connections = (config.max_connections as u64).saturating_add(http);
+    Some(usize::try_from(connections).unwrap_or(usize::MAX))
 }
 
 /// Loads a PEM certificate chain and private key into a rustls configuration (ring provider).

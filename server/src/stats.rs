@@ -30,7 +30,7 @@ pub struct CloseLabels {
 /// Label of `tickroom_upgrades_refused_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RefusedLabels {
-    /// Why: `subprotocol`, `origin`, `server_full`, `ip_limit`, `shutting_down`.
+    /// Why: an [`admission::Refusal`](crate::admission::Refusal) label, or `shutting_down`.
     pub reason: &'static str,
 }
 
@@ -43,6 +43,18 @@ pub struct JoinRefusedLabels {
 
 /// Every reason a join is counted as refused, so each series exists from the start.
 const JOIN_REFUSALS: [&str; 4] = ["ip_rooms", "ip_creates", "ip_seats", "max_rooms"];
+/// Label of `tickroom_api_rebuilds_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointLabels {
+    /// The cached endpoint: `stats`, `metrics`, `rooms` or `info`.
+    pub endpoint: &'static str,
+}
+
+/// The endpoints whose bodies are cached, as labelled in `tickroom_api_rebuilds_total`.
+pub const CACHED_ENDPOINTS: [&str; 4] = ["stats", "metrics", "rooms", "info"];
+
+/// The refusal reason of an upgrade that arrives while the server shuts down.
+pub const SHUTTING_DOWN: &str = "shutting_down";
 
 /// Server-wide metrics.
 pub struct Stats {
@@ -94,6 +106,13 @@ pub struct Stats {
     pub chat_limited: Counter,
     /// Chat lines a member missed because it could not take them for too long.
     pub chat_dropped: Counter,
+    /// Bodies of cached HTTP endpoints rebuilt, by endpoint.
+    pub api_rebuilds: Family<EndpointLabels, Counter>,
+    /// Operator requests refused (not loopback and no valid token).
+    pub api_refused: Counter,
+    /// WebSocket connections the server admits at once: `--max-connections`, or less when the
+    /// file-descriptor limit allows fewer.
+    pub max_connections: Gauge,
     rooms: Mutex<BTreeMap<RoomId, Arc<RoomStats>>>,
 }
 
@@ -125,8 +144,23 @@ impl Default for Stats {
             stalled_closes: Counter::default(),
             chat_limited: Counter::default(),
             chat_dropped: Counter::default(),
+            api_rebuilds: Family::default(),
+            api_refused: Counter::default(),
+            max_connections: Gauge::default(),
             rooms: Mutex::new(BTreeMap::new()),
         };
+        // Every labelled series a dashboard or alert may name exists from the start, at 0
+        // (creating the series is the point; the returned guard is released at once).
+        for code in tickroom_shared::CloseCode::ALL {
+            drop(s.closes.get_or_create(&CloseLabels { code: code as u16 }));
+        }
+        let reasons = crate::admission::Refusal::ALL.map(crate::admission::Refusal::label);
+        for reason in reasons.into_iter().chain([SHUTTING_DOWN]) {
+            drop(s.refused.get_or_create(&RefusedLabels { reason }));
+        }
+        for endpoint in CACHED_ENDPOINTS {
+            drop(s.api_rebuilds.get_or_create(&EndpointLabels { endpoint }));
+        }
         s.registry.register(
             "sessions_open",
             "WebSocket sessions open now",
@@ -239,6 +273,21 @@ impl Default for Stats {
             "chat_dropped",
             "Chat lines dropped for members that could not take them",
             s.chat_dropped.clone(),
+        );
+        s.registry.register(
+            "api_rebuilds",
+            "Cached HTTP bodies rebuilt, by endpoint",
+            s.api_rebuilds.clone(),
+        );
+        s.registry.register(
+            "api_refused",
+            "Operator requests refused",
+            s.api_refused.clone(),
+        );
+        s.registry.register(
+            "max_connections",
+            "WebSocket connections admitted at once (after the descriptor limit)",
+            s.max_connections.clone(),
         );
         s
     }

@@ -318,6 +318,8 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
         .args(["--max-connections-per-ip", "0", "--max-seats-per-ip", "0"])
         .args(["--max-rooms-per-ip", "0", "--room-creates-per-minute", "0"])
         .args(["--max-rooms", "100000"])
+        // The window's edges read /api/stats: fresh counters, not a cached body.
+        .args(["--api-cache", "0"])
         .args(args.server_args.split_whitespace())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

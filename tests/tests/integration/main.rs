@@ -12,6 +12,7 @@ mod deadlines;
 mod hardening;
 mod join;
 mod on_change;
+mod operator;
 mod replica;
 mod room_end;
 mod rooms;

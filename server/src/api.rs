@@ -1,0 +1,422 @@
+//! The HTTP endpoints besides `/ws`: the public `/api/rooms` and `/api/info` (the web lobby reads
+//! them), and the operator views `/api/stats` and `/metrics`.
+//!
+//! They run on the same workers as the players' connections, so none may cost more per request
+//! as rooms multiply: each body is rendered at most once per `--api-cache` seconds and served from
+//! memory in between ([`Cached`]), whatever the request rate. The operator views carry per-room
+//! detail and answer only loopback clients or a bearer of `--admin-token`
+//! ([`operator_access`]).
+
+use crate::config::AdminToken;
+use crate::messages::ListRooms;
+use crate::stats::{EndpointLabels, Stats};
+use crate::{registry, AppState};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq as _;
+
+/// One endpoint's rendered body, reused until it is older than the configured age.
+///
+/// At most one request rebuilds it at a time; requests that find it stale while another
+/// rebuilds get the previous body (only the very first build can run twice at once). So
+/// rebuilds happen at most about once per age, whatever the request rate.
+pub struct Cached {
+    endpoint: &'static str,
+    body: Mutex<Option<(Instant, Bytes)>>,
+    building: AtomicBool,
+}
+
+/// Clears the building flag when a rebuild ends, also when its request is dropped midway.
+struct Building<'a>(&'a AtomicBool);
+
+impl Drop for Building<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl Cached {
+    /// An empty cache for `endpoint` (its label in `tickroom_api_rebuilds_total`).
+    pub fn new(endpoint: &'static str) -> Cached {
+        Cached {
+            endpoint,
+            body: Mutex::new(None),
+            building: AtomicBool::new(false),
+        }
+    }
+
+    /// The body, rebuilt with `build` if it is older than `max_age` (and nobody else is on it).
+    pub async fn get<E, Fut>(
+        &self,
+        max_age: Duration,
+        stats: &Stats,
+        build: impl FnOnce() -> Fut,
+    ) -> Result<Bytes, E>
+    where
+        Fut: Future<Output = Result<Bytes, E>>,
+    {
+        // A poisoned lock only means a panic elsewhere mid-store; the Option is still whole.
+        let stale = match &*self.body.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some((at, body)) if at.elapsed() < max_age => return Ok(body.clone()),
+            Some((_, body)) => Some(body.clone()),
+            None => None,
+        };
+        let _building = if self.building.swap(true, Ordering::AcqRel) {
+            match stale {
+                Some(body) => return Ok(body),
+                // Nothing to serve yet: build as well (only before the first body exists).
+                None => None,
+            }
+        } else {
+            Some(Building(&self.building))
+        };
+        stats
+            .api_rebuilds
+            .get_or_create(&EndpointLabels {
+                endpoint: self.endpoint,
+            })
+            .inc();
+        let body = build().await?;
+        *self.body.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((Instant::now(), body.clone()));
+        Ok(body)
+    }
+}
+
+/// The caches of every cached endpoint, part of the app state.
+pub struct Caches {
+    stats: Cached,
+    metrics: Cached,
+    rooms: Cached,
+    info: Cached,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            stats: Cached::new("stats"),
+            metrics: Cached::new("metrics"),
+            rooms: Cached::new("rooms"),
+            info: Cached::new("info"),
+        }
+    }
+}
+
+/// Why an operator request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denied {
+    /// Not loopback (or loopback not trusted), and no token is configured (403).
+    LoopbackOnly,
+    /// A token is configured and the request did not carry it (401).
+    Token,
+}
+
+impl Denied {
+    /// The HTTP answer, with a one-line reason.
+    pub fn response(self) -> HttpResponse {
+        let (mut builder, reason) = match self {
+            Denied::LoopbackOnly => (
+                HttpResponse::Forbidden(),
+                "operator endpoint: loopback clients only (the server has no --admin-token)",
+            ),
+            Denied::Token => {
+                let mut b = HttpResponse::Unauthorized();
+                b.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+                (
+                    b,
+                    "operator endpoint: send Authorization: Bearer <the --admin-token>",
+                )
+            }
+        };
+        builder
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("tickroom: {reason}\n"))
+    }
+}
+
+/// Whether a request may read an operator endpoint: from a loopback address when `loopback` is
+/// trusted, or with `Authorization: Bearer <token>` when a token is configured. The token is
+/// compared in constant time (only its length can show through timing).
+pub fn operator_access(
+    peer: Option<IpAddr>,
+    authorization: Option<&[u8]>,
+    token: Option<&AdminToken>,
+    loopback: bool,
+) -> Result<(), Denied> {
+    if loopback && peer.is_some_and(|ip| ip.is_loopback()) {
+        return Ok(());
+    }
+    let Some(token) = token else {
+        return Err(Denied::LoopbackOnly);
+    };
+    // The scheme name is case-insensitive (RFC 9110 section 11.1).
+    let given = authorization
+        .and_then(|a| a.split_at_checked(7))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"bearer "))
+        .map_or(&b""[..], |(_, token)| token);
+    if bool::from(given.ct_eq(token.as_bytes())) {
+        Ok(())
+    } else {
+        Err(Denied::Token)
+    }
+}
+
+/// Checks [`operator_access`] for a request, counting refusals: the refusal to send, if any.
+fn refuse_operator(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    let config = &state.config;
+    operator_access(
+        req.peer_addr().map(|a| a.ip()),
+        authorization,
+        config.admin_token.as_ref(),
+        config.admin_loopback,
+    )
+    .err()
+    .map(|denied| {
+        state.stats.api_refused.inc();
+        tracing::debug!(peer = ?req.peer_addr(), ?denied, path = req.path(), "operator request refused");
+        denied.response()
+    })
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<Bytes, actix_web::Error> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(actix_web::error::ErrorInternalServerError)
+}
+
+fn json_response(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
+}
+
+/// `GET /api/rooms`: public, cached.
+pub async fn rooms(state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
+    let body = state
+        .caches
+        .rooms
+        .get(state.config.api_cache, &state.stats, || async {
+            let rooms = state
+                .lobby
+                .send(ListRooms)
+                .await
+                .map_err(actix_web::error::ErrorServiceUnavailable)?;
+            json(&rooms)
+        })
+        .await?;
+    Ok(json_response(body))
+}
+
+/// `GET /api/stats`: the operator's JSON view with per-room detail, cached.
+pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(refused) = refuse_operator(&req, &state) {
+        return refused;
+    }
+    let report = state
+        .caches
+        .stats
+        .get(state.config.api_cache, &state.stats, || async {
+            json(&state.stats.report())
+        })
+        .await;
+    match report {
+        Ok(body) => json_response(body),
+        Err(e) => e.error_response(),
+    }
+}
+
+/// `GET /metrics`: Prometheus text, an operator view, cached.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(refused) = refuse_operator(&req, &state) {
+        return refused;
+    }
+    let body = state
+        .caches
+        .metrics
+        .get(state.config.api_cache, &state.stats, || async {
+            Ok::<_, std::convert::Infallible>(Bytes::from(state.stats.prometheus()))
+        })
+        .await;
+    let body = match body {
+        Ok(body) => body,
+        Err(never) => match never {},
+    };
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(body)
+}
+
+/// `GET /api/info`: what a client needs to know about this server before joining.
+#[derive(serde::Serialize)]
+struct ServerInfo {
+    protocol_version: u16,
+    subprotocol: &'static str,
+    /// The game a join without a game name plays.
+    default_game: Option<&'static str>,
+    games: Vec<registry::GameSummary>,
+    /// Addresses other machines on the LAN can use, when listening on all interfaces.
+    lan_urls: Vec<String>,
+}
+
+/// `GET /api/info`: public, cached (it lists interfaces, which costs a system call or two).
+pub async fn info(state: web::Data<AppState>, req: HttpRequest) -> actix_web::Result<HttpResponse> {
+    let local = req.app_config().local_addr();
+    let body = state
+        .caches
+        .info
+        .get(state.config.api_cache, &state.stats, || async {
+            json(&server_info(&state, local))
+        })
+        .await?;
+    Ok(json_response(body))
+}
+
+fn server_info(state: &AppState, local: SocketAddr) -> ServerInfo {
+    let lan_urls = if local.ip().is_unspecified() {
+        if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| !i.is_loopback() && (i.ip().is_ipv4() == local.is_ipv4()))
+            .map(|i| SocketAddr::new(i.ip(), local.port()))
+            .map(|a| format!("http://{a}/"))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ServerInfo {
+        protocol_version: tickroom_shared::PROTOCOL_VERSION,
+        subprotocol: tickroom_shared::SUBPROTOCOL,
+        default_game: state.games.iter().next().map(|g| g.name()),
+        games: state.games.summaries(&state.config),
+        lan_urls,
+    }
+}
+
+/// `GET /healthz`.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(t: &str) -> AdminToken {
+        t.parse().expect("a non-empty token")
+    }
+
+    /// Loopback is trusted unless turned off; others need the exact bearer token; without a
+    /// token configured they get 403, with one 401.
+    #[test]
+    fn operator_access_decision() {
+        let lo: Option<IpAddr> = Some("127.0.0.1".parse().expect("ip"));
+        let lo6: Option<IpAddr> = Some("::1".parse().expect("ip"));
+        let lan: Option<IpAddr> = Some("192.168.1.7".parse().expect("ip"));
+        let t = token("s3cret");
+        assert_eq!(operator_access(lo, None, None, true), Ok(()));
+        assert_eq!(operator_access(lo6, None, None, true), Ok(()));
+        assert_eq!(
+            operator_access(lan, None, None, true),
+            Err(Denied::LoopbackOnly)
+        );
+        assert_eq!(
+            operator_access(lan, Some(b"Bearer s3cret"), None, true),
+            Err(Denied::LoopbackOnly),
+            "a token the server does not have opens nothing"
+        );
+        assert_eq!(
+            operator_access(lan, Some(b"Bearer s3cret"), Some(&t), true),
+            Ok(())
+        );
+        assert_eq!(
+            operator_access(lan, Some(b"bearer s3cret"), Some(&t), true),
+            Ok(())
+        );
+        for wrong in [
+            &b"Bearer s3cre"[..],
+            b"Bearer s3cret2",
+            b"s3cret",
+            b"Bearer ",
+            b"",
+        ] {
+            assert_eq!(
+                operator_access(lan, Some(wrong), Some(&t), true),
+                Err(Denied::Token)
+            );
+        }
+        assert_eq!(
+            operator_access(lan, None, Some(&t), true),
+            Err(Denied::Token)
+        );
+        assert_eq!(
+            operator_access(lo, None, Some(&t), false),
+            Err(Denied::Token),
+            "loopback not trusted (behind a proxy)"
+        );
+        assert_eq!(
+            operator_access(lo, None, None, false),
+            Err(Denied::LoopbackOnly)
+        );
+        assert!("".parse::<AdminToken>().is_err());
+        assert_eq!(format!("{t:?}"), "AdminToken(<redacted>)");
+    }
+
+    /// However many requests arrive within the age, the body is built once.
+    #[actix_web::test]
+    async fn cached_body_is_built_once_per_age() {
+        let stats = Stats::default();
+        let cache = Cached::new("stats");
+        let mut builds = 0u32;
+        for _ in 0..100 {
+            let body = cache
+                .get(Duration::from_secs(3600), &stats, || {
+                    builds += 1;
+                    async { Ok::<_, ()>(Bytes::from_static(b"x")) }
+                })
+                .await;
+            assert_eq!(body, Ok(Bytes::from_static(b"x")));
+        }
+        assert_eq!(builds, 1);
+        // Age 0: every request rebuilds.
+        let cache = Cached::new("stats");
+        for _ in 0..3 {
+            let body = cache
+                .get(Duration::ZERO, &stats, || {
+                    builds += 1;
+                    async { Ok::<_, ()>(Bytes::from_static(b"y")) }
+                })
+                .await;
+            assert_eq!(body, Ok(Bytes::from_static(b"y")));
+        }
+        assert_eq!(builds, 4);
+        // While one request rebuilds, the others get the previous body instead of rebuilding.
+        let builds = std::cell::Cell::new(0u32);
+        let many = (0..50).map(|_| {
+            cache.get(Duration::ZERO, &stats, || {
+                builds.set(builds.get() + 1);
+                async {
+                    tokio::task::yield_now().await;
+                    Ok::<_, ()>(Bytes::from_static(b"z"))
+                }
+            })
+        });
+        let bodies = futures_util::future::join_all(many).await;
+        assert_eq!(builds.get(), 1, "one rebuild for 50 concurrent requests");
+        assert!(bodies.iter().all(|b| b.is_ok()));
+        let text = stats.prometheus();
+        assert!(
+            text.contains("tickroom_api_rebuilds_total{endpoint=\"stats\"} 5"),
+            "{text}"
+        );
+    }
+}
