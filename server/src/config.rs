@@ -53,8 +53,8 @@ pub struct Config {
     #[arg(long, env = "TICKROOM_MAX_MESSAGE_SIZE", default_value_t = 64 * 1024)]
     pub max_message_size: usize,
 
-    /// Seconds a connection may stay unable to take its deltas before its seat is freed and the
-    /// connection is closed by the server.
+    /// Seconds a connection may stay unable to take its deltas (its queue full, or its socket
+    /// unable to send) before the server shuts it down; a seat is then held for a reconnect.
     #[arg(long, env = "TICKROOM_SLOW_CLIENT_TIMEOUT", default_value = "5", value_parser = parse_secs)]
     pub slow_client_timeout: Duration,
 

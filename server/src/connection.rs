@@ -22,6 +22,24 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 pub struct Closer(pub(crate) Option<Arc<std::net::TcpStream>>);
 
 impl Closer {
+    /// Bytes written to the socket that the kernel has not been able to send yet (Linux:
+    /// `SIOCOUTQNSD`), i.e. held back by the client's receive window or the congestion window.
+    /// Unlike the whole send queue it excludes bytes in flight, so a healthy connection on a
+    /// long link reads 0 between ticks while one whose client stopped reading stays above 0.
+    /// `None` without a socket or off Linux.
+    pub fn unsent(&self) -> Option<usize> {
+        #[cfg(target_os = "linux")]
+        if let Some(socket) = &self.0 {
+            use std::os::fd::AsRawFd;
+            let mut unsent: libc::c_int = 0;
+            // SAFETY: the descriptor is open for as long as `socket` lives, and SIOCOUTQNSD
+            // writes one int through the pointer, which points at a live local.
+            let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCOUTQNSD, &mut unsent) };
+            return (rc == 0).then(|| usize::try_from(unsent).unwrap_or(0));
+        }
+        None
+    }
+
     /// Shuts both directions down; the connection ends at once. A no-op without a socket.
     pub fn shutdown(&self) {
         if let Some(socket) = &self.0 {

@@ -160,9 +160,18 @@ async fn serve(
     )
     .start();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let watchdog = watchdog::Watchdog::new(config.stall_limit(), stats.clone());
-    // A tenth of the deadline between sweeps: a frozen session is shut down at most 10% late.
-    watchdog.start((config.stall_limit() / 10).max(std::time::Duration::from_millis(50)));
+    let limits = watchdog::Limits {
+        stall: config.stall_limit(),
+        backlog: config.slow_client_timeout,
+    };
+    let watchdog = watchdog::Watchdog::new(limits, stats.clone());
+    // A fifth of the slow-client timeout between sweeps (at most a second): a stuck connection is
+    // shut down at most that late, and one sweep costs a lock and an ioctl per connection.
+    let sweep = (config.slow_client_timeout / 5).clamp(
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_secs(1),
+    );
+    watchdog.start(sweep);
     let addr = listener.local_addr()?;
     let admission = Arc::new(admission::Admission::new(admission::OwnOrigin::for_bind(
         addr,

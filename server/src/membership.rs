@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tickroom_shared::Tick;
 
 /// Most reliable messages (command results, `Ended`) kept for a member that cannot take them;
-/// a member further behind than this is too slow and loses its seat.
+/// a member further behind than this is too slow and is disconnected.
 pub const MAX_PENDING: usize = 256;
 
 /// Most chat lines kept for a member that cannot take them; when more arrive, the oldest are

@@ -5,8 +5,9 @@
 //! the same `Bytes` for all) through `try_send`, which respects the member's bounded queue. What
 //! to send to whom, skips, snapshots, slow kicks and held seats are decided by
 //! [`crate::membership`]; this actor adds the clock and the mailboxes. A member that stays full
-//! past the slow-client timeout loses its seat and its socket is shut down from here, because a
-//! stuck session is not polled and could not close itself (actix-web issue 2441).
+//! past the slow-client timeout has its socket shut down from here (its seat held for a
+//! reconnect), because a stuck session is not polled and could not close itself (actix-web
+//! issue 2441).
 //!
 //! The tick schedule is a `tokio::time::Interval` in burst mode: tick *n* is due at
 //! `start + n * period`, so the rate does not drift, and a late tick is counted, not hidden.
@@ -364,11 +365,15 @@ impl<G: Game> Room<G> {
         for (player, verdict, expired) in verdicts {
             match verdict {
                 Verdict::TooSlow => {
-                    if let Some(conn) = self.remove(player).and_then(|s| s.conn) {
+                    // Dropped like any lost connection: the seat is held for a reconnect (a
+                    // client that froze for a few seconds can resume), then freed.
+                    let conn = self.seats.get_mut(&player).and_then(|s| s.conn.take());
+                    if let Some(conn) = conn {
                         tracing::info!(room = %self.id, %player, "dropping a connection that stopped reading");
                         self.room_stats.slow_kick();
                         conn.closer.shutdown();
                     }
+                    self.disconnected(player);
                 }
                 Verdict::Gone if expired => {
                     self.remove(player);

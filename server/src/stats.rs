@@ -102,6 +102,9 @@ pub struct Stats {
     /// Connections shut down by the watchdog because their session stopped running (a client
     /// that does not read).
     pub stalled_closes: Counter,
+    /// Connections shut down by the watchdog because their socket kept unsent data for the
+    /// slow-client timeout (a client that does not read, seen before anything else fills).
+    pub backlog_closes: Counter,
     /// Chat lines refused by the per-player chat rate.
     pub chat_limited: Counter,
     /// Chat lines a member missed because it could not take them for too long.
@@ -142,6 +145,7 @@ impl Default for Stats {
             slow_kicks: Counter::default(),
             room_failures: Counter::default(),
             stalled_closes: Counter::default(),
+            backlog_closes: Counter::default(),
             chat_limited: Counter::default(),
             chat_dropped: Counter::default(),
             api_rebuilds: Family::default(),
@@ -263,6 +267,11 @@ impl Default for Stats {
             "stalled_closes",
             "Connections shut down because their session stopped running",
             s.stalled_closes.clone(),
+        );
+        s.registry.register(
+            "backlog_closes",
+            "Connections shut down because their socket kept unsent data",
+            s.backlog_closes.clone(),
         );
         s.registry.register(
             "chat_limited",

@@ -25,7 +25,7 @@ async fn ping_until_blocked(client: &mut Client) -> usize {
 /// Problem 1 of the robustness round: a client that upgrades, never joins and never reads,
 /// while pinging within the rate limit, freezes its session (actix-web stops polling it), so
 /// the session's own join and idle timers never fire. The watchdog shuts its socket down
-/// within the stall deadline, which gives its slot back.
+/// (for its unsent backlog, or failing that, its frozen session), which gives its slot back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unseated_client_that_stops_reading_is_shut_down() {
     let mut config = test_config();
@@ -40,7 +40,9 @@ async fn an_unseated_client_that_stops_reading_is_shut_down() {
     let mut stuck = Client::connect_url(&ws_url(&server), Some(4096)).await;
     let sent = ping_until_blocked(&mut stuck).await;
     eventually("the watchdog shut the stuck connection down", || {
-        server.stats.stalled_closes.get() == 1 && server.stats.sessions_open.get() == 0
+        let stats = &server.stats;
+        stats.stalled_closes.get() + stats.backlog_closes.get() == 1
+            && stats.sessions_open.get() == 0
     })
     .await;
     eprintln!("pings sent before the server stopped reading: {sent}");
@@ -49,8 +51,8 @@ async fn an_unseated_client_that_stops_reading_is_shut_down() {
     newcomer.ticks(2).await;
 }
 
-/// Problem 2: a seated client that stops reading is detected by its full queue and loses its
-/// seat, and what the server wrote towards it before then (what sits in the server's and the
+/// Problem 2: a seated client that stops reading is detected (by its unsent backlog or its full
+/// queue) and loses its connection, and what the server wrote towards it before then (what sits in the server's and the
 /// kernel's buffers for it) stays within the documented bound rather than the ~4 MiB a socket
 /// buffer auto-tunes to.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,7 +68,12 @@ async fn a_seated_client_that_stops_reading_is_dropped_before_its_buffers_grow()
     stuck.try_join(join).await.expect("the stuck client joins");
     // From here on the client reads nothing.
     let deadline = tokio::time::Instant::now() + PATIENCE * 3;
-    while server.stats.slow_kicks.get() == 0 {
+    let dropped = || {
+        let stats = &server.stats;
+        stats.slow_kicks.get() + stats.backlog_closes.get() + stats.stalled_closes.get()
+    };
+    // The room (full queue) or the watchdog (unsent backlog), whichever sees it first.
+    while dropped() == 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the stuck client was never dropped; {} bytes written towards it",
@@ -121,4 +128,38 @@ async fn idle_deadline_holds_with_a_long_heartbeat_and_pong_answers_count() {
     assert!(answering.closed.is_none());
     assert_eq!(idle_closes(), 1);
     drop(silent);
+}
+
+/// Problem 2 in a quiet room: a seated client that stops reading where little is sent (its
+/// room's Deltas are a few bytes) would take minutes to fill the server's buffers and queue.
+/// Its socket's unsent backlog gives it away: it is shut down once the backlog has lasted the
+/// slow-client timeout, with the server's kernel send queue towards it still small.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seated_client_that_stops_reading_in_a_quiet_room_is_dropped() {
+    let mut config = test_config();
+    config.slow_client_timeout = Duration::from_millis(500);
+    let server = start_lab(config);
+    let mut stuck = Client::connect_url(&ws_url(&server), Some(4096)).await;
+    stuck
+        .try_join(Join::quick("stuck"))
+        .await
+        .expect("the stuck client joins");
+    // From here on the client reads nothing; it stays in its room, which sends it ~1 KB/s.
+    let deadline = tokio::time::Instant::now() + PATIENCE * 3;
+    while server.stats.backlog_closes.get() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stuck client was never dropped; {} bytes written towards it",
+            server.stats.bytes_out.get()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "quiet room: bytes written towards the stuck client before it was dropped: {}",
+        server.stats.bytes_out.get()
+    );
+    // Its seat is held for a reconnect, as for any dropped connection, and the room goes on.
+    let mut other = Client::join(&server, Join::quick("other")).await;
+    other.until(|c| c.roster.iter().any(|p| !p.connected)).await;
+    other.ticks(2).await;
 }

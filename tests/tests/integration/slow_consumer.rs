@@ -150,19 +150,26 @@ async fn a_room_ending_while_a_client_is_stuck_still_sends_it_ended() {
     assert_eq!(close.map(|c| c.0), Some(1000));
 }
 
-/// A client that joins and never reads again loses its seat after the slow-client timeout and
-/// its socket is shut down without a close frame, while the other client receives every tick.
+/// A client that joins and never reads again is disconnected after the slow-client timeout
+/// (its socket shut down without a close frame; its seat held for a reconnect like any dropped
+/// connection's), while the other client receives every tick.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_reader_is_dropped_and_others_keep_every_tick() {
     let (server, mut good, mut stuck) = bulky_room(Duration::from_millis(500)).await;
     let start = good.tick().0;
-    good.until(|c| c.roster.len() == 1 || c.tick().0 > start + MAX_TICKS)
+    let stuck_player = stuck.player();
+    let disconnected = |c: &Client| {
+        c.roster
+            .iter()
+            .any(|p| p.player == stuck_player && !p.connected)
+    };
+    good.until(|c| disconnected(c) || c.tick().0 > start + MAX_TICKS)
         .await;
-    assert_eq!(good.roster.len(), 1, "the stuck player's seat was freed");
+    assert!(disconnected(&good), "the stuck player was disconnected");
     good.assert_every_tick();
+    // The room (full queue) or the watchdog (unsent backlog), whichever saw it first.
     let rooms = server.stats.report().rooms;
-    assert_eq!(rooms[0].slow_kicks, 1);
-    assert!(rooms[0].skipped_sends >= 1);
+    assert_eq!(rooms[0].slow_kicks + server.stats.backlog_closes.get(), 1);
 
     // After what was buffered, the connection ends without a close frame.
     assert_eq!(
