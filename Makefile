@@ -65,7 +65,7 @@ soak:
 
 ## WebSocket conformance: the Autobahn|Testsuite (groups 1-10; 12/13, permessage-deflate, are
 ## not offered) against the echo endpoint, which runs the game sessions' connection code. Needs
-## ../shared/autobahn/setup.sh once (as root). Prints the table; see conformance/README.md.
+## ../shared/autobahn/setup.sh once (as root). Prints the table; see README, "WebSocket conformance".
 autobahn:
 	$(CARGO) build --release -p tickroom-games --bin tickroom-server
 	conformance/autobahn.sh
