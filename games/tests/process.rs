@@ -195,19 +195,23 @@ impl Drop for Server {
     }
 }
 
-async fn join(url: &str) -> Connection {
-    let mut conn = Connection::connect(url).await.expect("connects");
-    let join: ClientMsg<Value, Value> = ClientMsg::Join {
+/// A quick-match join into the default game.
+fn quick_join(name: &str) -> ClientMsg<Value, Value> {
+    ClientMsg::Join {
         version: PROTOCOL_VERSION,
-        name: "cycle".into(),
+        name: name.into(),
         game: None,
         room: None,
         create: false,
         options: None,
         filter: None,
         token: None,
-    };
-    conn.send(&join).await.expect("send");
+    }
+}
+
+async fn join(url: &str) -> Connection {
+    let mut conn = Connection::connect(url).await.expect("connects");
+    conn.send(&quick_join("cycle")).await.expect("send");
     loop {
         match tokio::time::timeout(PATIENCE, conn.recv())
             .await
@@ -445,17 +449,7 @@ impl RawClient {
             assert!(client.fill(), "closed during the handshake");
         };
         assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
-        let join: ClientMsg<Value, Value> = ClientMsg::Join {
-            version: PROTOCOL_VERSION,
-            name: "raw".into(),
-            game: None,
-            room: None,
-            create: false,
-            options: None,
-            filter: None,
-            token: None,
-        };
-        let payload = tickroom_shared::encode(&join).expect("encodes");
+        let payload = tickroom_shared::encode(&quick_join("raw")).expect("encodes");
         assert!(payload.len() < 126, "a short frame");
         // FIN + binary; masked (a zero mask leaves the payload as is).
         let mut frame = vec![0x82, 0x80 | payload.len() as u8, 0, 0, 0, 0];

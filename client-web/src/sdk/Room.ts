@@ -98,7 +98,8 @@ interface PendingCommand {
   reject(error: Error): void;
 }
 
-/** Pings kept waiting for their pong; a full server queue drops pongs, so old ones are forgotten. */
+/** Pings kept waiting for their pong (the server answers every ping, but a connection can drop
+ * between the two), so old ones are forgotten. */
 const MAX_PENDING_PINGS = 20;
 
 export class Room<I extends Value = Value, C extends Value = Value> extends Emitter<RoomEvents> {
