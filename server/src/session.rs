@@ -431,7 +431,7 @@ pub struct Session {
     /// Token bucket over chat lines.
     chat_rate: DefaultDirectRateLimiter,
     /// Holds this connection's place in the connection caps.
-    _slot: Slot,
+    slot: Slot,
     /// What the frame guard saw.
     seen: Arc<Seen>,
     /// This session's beat for the watchdog; dropped (unregistered) with the session.
@@ -471,7 +471,7 @@ impl Session {
             limits,
             rate,
             chat_rate,
-            _slot: slot,
+            slot,
             seen,
             watch,
             closing: false,
@@ -669,7 +669,7 @@ impl Session {
                     token,
                     conn,
                     bounces: 0,
-                    ip: self._slot.ip(),
+                    ip: self.slot.ip(),
                 });
             }
             ClientMsg::Input { .. } | ClientMsg::Command { .. } => {
