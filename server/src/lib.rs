@@ -15,6 +15,7 @@
 //! - [`sim`]: one room's simulation without I/O or clocks (inputs, commands, step, replication).
 //! - [`membership`]: the seat policy (snapshots, skips, slow kicks, held seats) as pure code.
 //! - [`registry`]: [`Games`], type-erased room factories.
+//! - [`inbox`]: a room's inputs and commands for its next tick, posted without waking it.
 //! - [`messages`]: the contract between the actors; [`connection`]: a room's handle on a session.
 //! - [`room`]: the `Room` actor: tick loop and fan-out.
 //! - [`lobby`]: the `Lobby` actor: room registry, seats, quick match, idle rooms.
@@ -42,6 +43,7 @@ pub mod budget;
 pub mod config;
 pub mod connection;
 pub mod game;
+pub mod inbox;
 pub mod lobby;
 pub mod membership;
 pub mod messages;

@@ -3,12 +3,14 @@
 //!
 //! ```text
 //!  Session ──JoinRequest──▶ Lobby ──Join──▶ Room
-//!  Session ──FromPlayer───────────────────▶ Room
+//!  Session ──FromPlayer───────────────────▶ Room (chat, resync, leave, disconnect)
+//!  Session ──Inbox (inputs, commands)─────▶ Room, taken at its next tick without a wake-up
 //!  Session ◀──Outgoing / SessionEvent───── Room (and Lobby for failed joins)
 //!  Lobby   ◀──RoomEvent─────────────────── Room
 //! ```
 
 use crate::connection::Connection;
+use crate::inbox::Inbox;
 use actix::prelude::*;
 use bytes::Bytes;
 use serde::Serialize;
@@ -42,6 +44,8 @@ pub enum SessionEvent {
         /// The room's current tick, so the session answers pings itself (a pong never waits
         /// in, or is dropped from, a queue).
         clock: Arc<AtomicU64>,
+        /// Where the session posts inputs and commands for the room's next tick.
+        inbox: Arc<Inbox>,
     },
     /// The join failed; the session may try again.
     JoinFailed {
@@ -74,10 +78,6 @@ pub struct Origin {
 /// What a seated player sent, or that its connection ended.
 #[derive(Debug)]
 pub enum PlayerMsg {
-    /// An `Input` message, undecoded: the room decodes it with the game's input type.
-    Input(Bytes),
-    /// A `Command` message, undecoded: the room decodes it with the game's command type.
-    Command(Bytes),
     /// A chat line (already cleaned and checked).
     Chat {
         /// The line.

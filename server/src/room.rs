@@ -15,6 +15,7 @@
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::game::Game;
+use crate::inbox::{Inbox, Kind, Letter};
 use crate::membership::{deliver, Delivery, Seat, Verdict};
 use crate::messages::{
     CloseRoom, FromPlayer, Join, JoinRequest, Origin, Outgoing, PlayerMsg, RoomEvent, SessionEvent,
@@ -64,6 +65,10 @@ pub struct Room<G: Game> {
     clock: Arc<AtomicU64>,
     /// Chat lines of this tick, delivered with its messages.
     chat: Vec<Bytes>,
+    /// Inputs and commands posted by the members for the next tick.
+    inbox: Arc<Inbox>,
+    /// The previous tick's emptied letters, handed back to the inbox to reuse its allocation.
+    spare: Vec<Letter>,
 }
 
 /// A client message with this game's input and command types.
@@ -133,6 +138,9 @@ impl<G: Game> Room<G> {
             limits,
             clock: Arc::default(),
             chat: Vec::new(),
+            // Inputs from every member: a generous burst per seat before one is dropped.
+            inbox: Arc::new(Inbox::new((capacity as usize * 8).max(256))),
+            spare: Vec::new(),
         }
     }
 
@@ -261,6 +269,7 @@ impl<G: Game> Room<G> {
             room: ctx.address().recipient(),
             player,
             clock: self.clock.clone(),
+            inbox: self.inbox.clone(),
         };
         conn.events.try_send(joined).is_ok() && send(conn, vec![encode(&welcome)]) == Delivery::Sent
     }
@@ -270,6 +279,7 @@ impl<G: Game> Room<G> {
         let wall = std::time::Instant::now();
         self.room_stats
             .record_tick(now.saturating_duration_since(scheduled), self.period);
+        self.open_inbox();
         let Some(outcome) = self.guarded(|sim| sim.step()) else {
             return ctx.stop();
         };
@@ -467,25 +477,41 @@ impl<G: Game> Room<G> {
         self.seats.clear();
     }
 
+    /// Takes the inputs and commands posted since the last tick and queues them for this
+    /// tick's step, in arrival order; letters from connections that no longer hold their seat
+    /// are ignored.
+    fn open_inbox(&mut self) {
+        let letters = self.inbox.take(std::mem::take(&mut self.spare));
+        for letter in &letters {
+            let from = Origin {
+                player: letter.player,
+                conn: letter.conn,
+            };
+            if self.seat(from).is_none() {
+                continue;
+            }
+            let player = letter.player;
+            let queued = match tickroom_shared::decode::<GameMsg<G>>(&letter.bytes, &self.limits) {
+                Ok(ClientMsg::Input { seq, input }) if letter.kind == Kind::Input => {
+                    self.guarded(|sim| sim.queue_typed_input(player, seq, input))
+                }
+                Ok(ClientMsg::Command { id, command }) if letter.kind == Kind::Command => {
+                    self.guarded(|sim| sim.queue_typed_command(player, id, command))
+                }
+                Ok(_) => Some(Err(Rejected::Undecodable("not an input or command".into()))),
+                Err(e) => Some(Err(Rejected::Undecodable(format!("{} {e}", G::NAME)))),
+            };
+            self.rejected(player, queued);
+        }
+        self.spare = letters;
+    }
+
     fn on_player(&mut self, from: Origin, msg: PlayerMsg) {
         if self.seat(from).is_none() {
             return;
         }
         let player = from.player;
         match msg {
-            PlayerMsg::Input(bytes) | PlayerMsg::Command(bytes) => {
-                let queued = match tickroom_shared::decode::<GameMsg<G>>(&bytes, &self.limits) {
-                    Ok(ClientMsg::Input { seq, input }) => {
-                        self.guarded(|sim| sim.queue_typed_input(player, seq, input))
-                    }
-                    Ok(ClientMsg::Command { id, command }) => {
-                        self.guarded(|sim| sim.queue_typed_command(player, id, command))
-                    }
-                    Ok(_) => Some(Err(Rejected::Undecodable("not an input or command".into()))),
-                    Err(e) => Some(Err(Rejected::Undecodable(format!("{} {e}", G::NAME)))),
-                };
-                self.rejected(player, queued);
-            }
             PlayerMsg::Chat { text } => {
                 let name = self
                     .seats
@@ -527,8 +553,8 @@ impl<G: Game> Actor for Room<G> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        // Inputs from every member arrive here; allow a generous burst per seat before a
-        // session's try_send reports the room as full (the input is then dropped and counted).
+        // Inputs and commands go through the inbox; the mailbox carries the rarer rest (chat,
+        // resyncs, leaves), and joins.
         ctx.set_mailbox_capacity((self.capacity() as usize * 8).max(256));
         let mut interval = tokio::time::interval_at(Instant::now() + self.period, self.period);
         interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
@@ -671,7 +697,8 @@ impl<G: Game> Handler<Join> for Room<G> {
 impl<G: Game> Handler<FromPlayer> for Room<G> {
     type Result = ();
 
-    /// Inputs and commands are queued for the next tick; the rest is handled at once.
+    /// Chat, resyncs, leaves and disconnects, handled at once (inputs and commands come through
+    /// the inbox).
     fn handle(&mut self, msg: FromPlayer, _: &mut Context<Self>) {
         self.on_player(msg.from, msg.msg);
     }

@@ -20,6 +20,7 @@
 
 use crate::admission::Slot;
 use crate::connection::{Closer, Connection};
+use crate::inbox::{Inbox, Kind, Letter};
 use crate::messages::{
     FromPlayer, JoinRequest, Origin, Outgoing, PlayerMsg, RoomLink, SessionEvent, Target,
 };
@@ -403,6 +404,8 @@ enum Phase {
         player: PlayerId,
         /// The room's current tick, for pongs.
         clock: Arc<AtomicU64>,
+        /// Where inputs and commands go.
+        inbox: Arc<Inbox>,
     },
 }
 
@@ -597,7 +600,7 @@ impl Session {
         // undecoded (the room decodes each once, and closes with 1007 what it cannot read). The
         // size limit was enforced as the frame came in.
         if let Some(tag @ (client_tag::INPUT | client_tag::COMMAND)) = peek_tag(&bytes) {
-            let Some((room, from)) = self.seat() else {
+            let (Some((_, from)), Phase::InRoom { inbox, .. }) = (self.seat(), &self.phase) else {
                 let what = if tag == client_tag::INPUT {
                     "input"
                 } else {
@@ -606,16 +609,20 @@ impl Session {
                 let reason = format!("{what} before the welcome: join a room first");
                 return self.close(CloseCode::NotAllowed, &reason, ctx);
             };
-            if tag == client_tag::INPUT {
-                let msg = PlayerMsg::Input(bytes);
-                if room.try_send(FromPlayer { from, msg }).is_err() {
-                    stats.inputs_dropped.inc();
-                }
+            let kind = if tag == client_tag::INPUT {
+                Kind::Input
             } else {
-                room.do_send(FromPlayer {
-                    from,
-                    msg: PlayerMsg::Command(bytes),
-                });
+                Kind::Command
+            };
+            let letter = Letter {
+                player: from.player,
+                conn: from.conn,
+                kind,
+                bytes,
+            };
+            // Taken at the room's next tick; posting does not wake the room.
+            if !inbox.post(letter) {
+                stats.inputs_dropped.inc();
             }
             return;
         }
@@ -967,11 +974,13 @@ impl Handler<SessionEvent> for Session {
                 room,
                 player,
                 clock,
+                inbox,
             } => {
                 self.phase = Phase::InRoom {
                     room,
                     player,
                     clock,
+                    inbox,
                 };
                 if self.closing {
                     // Seated after the close began: give the seat back to be held.
