@@ -172,10 +172,16 @@ pub fn deliver<C>(
     if seat.pending.is_empty() && seat.chat.is_empty() && parts.is_empty() {
         return Delivery::Sent;
     }
-    let mut frames = Vec::with_capacity(seat.pending.len() + seat.chat.len() + parts.len());
-    frames.extend(seat.pending.iter().cloned());
-    frames.extend(seat.chat.iter().cloned());
-    frames.extend(parts);
+    let frames = if seat.pending.is_empty() && seat.chat.is_empty() {
+        // The usual tick: the parts go as they are, without another allocation.
+        parts
+    } else {
+        let mut frames = Vec::with_capacity(seat.pending.len() + seat.chat.len() + parts.len());
+        frames.extend(seat.pending.iter().cloned());
+        frames.extend(seat.chat.iter().cloned());
+        frames.extend(parts);
+        frames
+    };
     let outcome = send(conn, frames);
     if outcome == Delivery::Sent {
         seat.pending.clear();
