@@ -12,6 +12,10 @@
 //! kept until a delta or snapshot shows the bot's own player's ack (`acks` of the message) at or
 //! past its sequence number. Card bots instead time each command until its `CommandResult`, and
 //! join again (quick match) when the game ends their room.
+//!
+//! A light generator ([`SwarmConfig::measure_every`] above 1) keeps all that for one bot in K;
+//! the others send the same inputs and pings but only count their frames and bytes, reading no
+//! more of a message than its tag.
 
 use crate::behavior::{Behavior, Gunner, Walk};
 use crate::cards::CardPlayer;
@@ -140,8 +144,8 @@ pub struct SwarmConfig {
     pub behavior: Behavior,
     /// How much of each snapshot and delta they decode.
     pub decode: Decode,
-    /// One bot in this many (bots 0, K, 2K, ...) measures: decodes per `decode`, follows the
-    /// chain, times its acks and pings. The others only count frames and bytes (no decode, no
+    /// One bot in this many (of each bot thread's bots, so of each room too) measures: decodes
+    /// per `decode`, follows the chain, times its acks and pings. The others only count frames and bytes (no decode, no
     /// bookkeeping per input) while sending the same inputs and pings, so the server sees the
     /// same traffic from a cheaper generator. 1 = every bot measures. Games with inputs only.
     pub measure_every: u32,
@@ -1141,7 +1145,10 @@ impl Bot {
         // server reads.
         let mut sending = plays && controls.is_some();
         let commanding = plays && !listen && config.game.has_commands();
-        let measuring = self.index % config.measure_every.max(1) as usize == 0;
+        // Counted within the bot's thread (bots are dealt to threads in turn), so every thread
+        // has its share of measuring bots, and every room of consecutive joiners too.
+        let measuring = (self.index / config.threads.max(1))
+            .is_multiple_of(config.measure_every.max(1) as usize);
         // Only a measuring bot at a tickroom server keeps its inputs until their ack: the others
         // never look for one.
         let tracking = measuring && !listen;

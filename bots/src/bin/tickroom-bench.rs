@@ -103,7 +103,8 @@ struct Row {
     /// `bot_us_per_client_tick / server_us_per_client_tick`.
     bot_to_server: f64,
     /// Why the load generator may have been the limit ([`Report::generator_limits`]: inputs
-    /// under 99 % of nominal, bot cores near its threads); empty when it was not.
+    /// under 99 % of nominal, bot cores near its threads; and the machine's cores all busy, so
+    /// the bots waited for one); empty when it was not.
     generator_limits: Vec<String>,
     /// The rooms' own work (game step, diff, encode; the server's `work_us`) per client-tick,
     /// microseconds: the rest of the server's CPU is sessions, actors and the kernel.
@@ -464,7 +465,18 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
         } else {
             0.0
         },
-        generator_limits: bots.generator_limits(),
+        generator_limits: {
+            let mut why = bots.generator_limits();
+            // A full machine starves the bots whatever their own CPU says (their thread waits
+            // for a core, inputs fall behind).
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+            if machine_busy_cores >= 0.95 * cores {
+                why.push(format!(
+                    "machine busy {machine_busy_cores:.2} of {cores:.0} cores"
+                ));
+            }
+            why
+        },
         room_work_us_per_client_tick: if client_ticks > 0 {
             work_us as f64 / client_ticks as f64
         } else {
@@ -736,6 +748,18 @@ async fn main() -> anyhow::Result<()> {
         largest_sustained: largest,
     };
     println!("{}", table(&results.rows));
+    let limited: Vec<String> = results
+        .rows
+        .iter()
+        .filter(|r| limit_cell(r) != "no")
+        .map(|r| r.clients.to_string())
+        .collect();
+    if !limited.is_empty() {
+        println!(
+            "the load generator, not the server, may have been the limit at {} clients (see the generator limit column)",
+            limited.join(", ")
+        );
+    }
     match largest {
         Some(n) => println!("largest client count holding 30 Hz with ack p99 <= 50 ms: {n}"),
         None => println!("no client count held 30 Hz with ack p99 <= 50 ms"),
