@@ -169,6 +169,70 @@ impl ContextSwitches {
     }
 }
 
+/// Time all of a process's threads spent running and waiting for a core (runnable, but on a run
+/// queue), summed, from `/proc/PID/task/*/schedstat`.
+///
+/// A load generator that waits for a core falls behind whatever its own CPU figure says: on a
+/// full machine its thread can be busy only half the time and still miss inputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedTimes {
+    /// On a CPU.
+    pub running: Duration,
+    /// Runnable but waiting on a run queue.
+    pub waiting: Duration,
+}
+
+/// Running and waiting nanoseconds of a `schedstat` line.
+pub fn parse_schedstat(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.split_whitespace();
+    let running = fields.next()?.parse().ok()?;
+    let waiting = fields.next()?.parse().ok()?;
+    Some((running, waiting))
+}
+
+impl SchedTimes {
+    /// Sums over every thread of process `pid`. A thread that ends while the directory is read
+    /// is skipped; a kernel without scheduler statistics gives an error.
+    pub fn read(pid: u32) -> Result<SchedTimes, CpuError> {
+        let dir =
+            std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|source| CpuError::Read {
+                pid,
+                file: "task",
+                source,
+            })?;
+        let (mut running, mut waiting) = (0u64, 0u64);
+        for entry in dir.flatten() {
+            // The thread may have ended since the listing: it no longer counts.
+            let Ok(line) = std::fs::read_to_string(entry.path().join("schedstat")) else {
+                continue;
+            };
+            let (r, w) = parse_schedstat(&line).ok_or(CpuError::Layout {
+                pid,
+                file: "task/*/schedstat",
+            })?;
+            running += r;
+            waiting += w;
+        }
+        Ok(SchedTimes {
+            running: Duration::from_nanos(running),
+            waiting: Duration::from_nanos(waiting),
+        })
+    }
+
+    /// Sums over this process's threads.
+    pub fn own() -> Result<SchedTimes, CpuError> {
+        Self::read(std::process::id())
+    }
+
+    /// Times from `earlier` to `self` (zero where a sum went back, i.e. threads ended).
+    pub fn since(&self, earlier: &SchedTimes) -> SchedTimes {
+        SchedTimes {
+            running: self.running.saturating_sub(earlier.running),
+            waiting: self.waiting.saturating_sub(earlier.waiting),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +260,12 @@ mod tests {
             })
         );
         assert_eq!(parse_status_switches("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn parses_schedstat() {
+        assert_eq!(parse_schedstat("123456 7890 42\n"), Some((123_456, 7_890)));
+        assert_eq!(parse_schedstat("12"), None);
     }
 
     /// Every thread's status has both counters, so reading this process succeeds.

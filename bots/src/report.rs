@@ -227,6 +227,10 @@ pub struct BotCpu {
     /// Voluntary switches per second: how often a bot thread went to sleep and was woken.
     #[serde(default)]
     pub voluntary_switches_per_s: f64,
+    /// Seconds per second the bot threads were runnable but waited for a core (summed over
+    /// threads, from `/proc/self/task/*/schedstat`): a generator starved by a full machine.
+    #[serde(default)]
+    pub run_queue_wait: f64,
 }
 
 /// The replica check: once every bot stood still, each bot's replica (built from deltas) against
@@ -284,7 +288,8 @@ impl Report {
 
     /// Why the load generator rather than the server may have been the limit of this run, for a
     /// benchmark's flag column: inputs sent under 99 % of nominal (WORKLOAD.md's warning is at
-    /// 95 %), or the bot process busy on 90 % or more of the threads it has. Empty when neither.
+    /// 95 %), the bot process busy on 90 % or more of the threads it has, or its threads waiting
+    /// for a core a quarter of the time or more. Empty when none holds.
     pub fn generator_limits(&self) -> Vec<String> {
         let mut why = Vec::new();
         if self.inputs.nominal_per_s > 0.0 && self.inputs.ratio < 0.99 {
@@ -295,6 +300,12 @@ impl Report {
             why.push(format!(
                 "bot cores {:.2} of {}",
                 self.bot_cpu.cores, self.run.threads
+            ));
+        }
+        if self.bot_cpu.run_queue_wait >= 0.25 * threads {
+            why.push(format!(
+                "bots waited for a core {:.0} % of the time",
+                self.bot_cpu.run_queue_wait / threads * 100.0
             ));
         }
         why
@@ -404,12 +415,13 @@ impl Report {
         )?;
         writeln!(
             o,
-            "  bot cpu         {:.2} s = {:.2} cores, {:.2} µs per delta received, {:.0} context switches/s ({:.0} voluntary)",
+            "  bot cpu         {:.2} s = {:.2} cores, {:.2} µs per delta received, {:.0} context switches/s ({:.0} voluntary), waited for a core {:.2} s/s",
             self.bot_cpu.seconds,
             self.bot_cpu.cores,
             self.bot_cpu.us_per_delta,
             self.bot_cpu.switches_per_s,
-            self.bot_cpu.voluntary_switches_per_s
+            self.bot_cpu.voluntary_switches_per_s,
+            self.bot_cpu.run_queue_wait
         )?;
         if let Some(v) = &self.verify {
             writeln!(
@@ -494,6 +506,7 @@ mod tests {
                 us_per_delta: 1.0,
                 switches_per_s: 0.0,
                 voluntary_switches_per_s: 0.0,
+                run_queue_wait: 0.0,
             },
             verify: None,
             errors: BTreeMap::new(),
@@ -547,6 +560,14 @@ mod tests {
         );
         r.run.threads = 2;
         assert_eq!(r.generator_limits(), vec!["inputs 98.0 %".to_owned()]);
+        r.bot_cpu.run_queue_wait = 1.2;
+        assert_eq!(
+            r.generator_limits(),
+            vec![
+                "inputs 98.0 %".to_owned(),
+                "bots waited for a core 60 % of the time".to_owned()
+            ]
+        );
     }
 
     /// A report written before the light mode (no `measure_every`, no switches) still reads.

@@ -20,7 +20,7 @@
 use crate::behavior::{Behavior, Gunner, Walk};
 use crate::cards::CardPlayer;
 use crate::connection::{ConnectOptions, Connection};
-use crate::cpu::{ContextSwitches, ProcessSample};
+use crate::cpu::{ContextSwitches, ProcessSample, SchedTimes};
 use crate::game::{BotInput, Game};
 use crate::player::{Player, PlayerEvent};
 use crate::report::{
@@ -393,14 +393,37 @@ pub struct Progress {
     pub recent_p99_ms: Option<f64>,
 }
 
+/// The bot process at one edge of the window. Without `/proc` the figures read zero rather than
+/// failing the run.
+struct WindowEdge {
+    at: Instant,
+    cpu: ProcessSample,
+    switches: ContextSwitches,
+    sched: SchedTimes,
+}
+
+impl WindowEdge {
+    fn now() -> WindowEdge {
+        WindowEdge {
+            at: Instant::now(),
+            cpu: ProcessSample::own().unwrap_or(ProcessSample {
+                cpu: Duration::ZERO,
+                rss_bytes: 0,
+            }),
+            switches: ContextSwitches::own().unwrap_or_default(),
+            sched: SchedTimes::own().unwrap_or_default(),
+        }
+    }
+}
+
 /// A running swarm.
 pub struct Swarm {
     shared: Arc<Shared>,
     phase: watch::Sender<Phase>,
     shards: Vec<(Arc<ShardLive>, oneshot::Receiver<Metrics>)>,
     threads: Vec<std::thread::JoinHandle<()>>,
-    window: Option<(Instant, ProcessSample, ContextSwitches)>,
-    window_end: Option<(Instant, ProcessSample, ContextSwitches)>,
+    window: Option<WindowEdge>,
+    window_end: Option<WindowEdge>,
     in_window: u64,
     verify: Option<Verify>,
 }
@@ -525,26 +548,15 @@ impl Swarm {
 
     /// Starts the measurement window.
     pub fn begin_window(&mut self) {
-        let cpu = ProcessSample::own().unwrap_or(ProcessSample {
-            cpu: Duration::ZERO,
-            rss_bytes: 0,
-        });
-        // Without /proc the report shows no switches rather than failing the run.
-        let switches = ContextSwitches::own().unwrap_or_default();
         self.in_window = self.shared.live.connected.load(Relaxed);
-        self.window = Some((Instant::now(), cpu, switches));
+        self.window = Some(WindowEdge::now());
         self.phase.send_replace(Phase::Window);
     }
 
     /// Ends the measurement window (the bots keep playing until [`Swarm::finish`]).
     pub fn end_window(&mut self) {
         self.phase.send_replace(Phase::Cooldown);
-        let cpu = ProcessSample::own().unwrap_or(ProcessSample {
-            cpu: Duration::ZERO,
-            rss_bytes: 0,
-        });
-        let switches = ContextSwitches::own().unwrap_or_default();
-        self.window_end = Some((Instant::now(), cpu, switches));
+        self.window_end = Some(WindowEdge::now());
     }
 
     /// Checks replica equality (arena only): every bot sends a (0, 0) input and stops; once the
@@ -637,13 +649,14 @@ impl Swarm {
     fn report(&self, m: Metrics) -> Report {
         let config = &self.shared.config;
         let live = &self.shared.live;
-        let (window_s, cpu_s, switches) = match (&self.window, &self.window_end) {
-            (Some((t0, c0, s0)), Some((t1, c1, s1))) => (
-                (*t1 - *t0).as_secs_f64(),
-                c1.cpu.saturating_sub(c0.cpu).as_secs_f64(),
-                s1.since(s0),
+        let (window_s, cpu_s, switches, sched) = match (&self.window, &self.window_end) {
+            (Some(a), Some(b)) => (
+                (b.at - a.at).as_secs_f64(),
+                b.cpu.cpu.saturating_sub(a.cpu.cpu).as_secs_f64(),
+                b.switches.since(&a.switches),
+                b.sched.since(&a.sched),
             ),
-            _ => (0.0, 0.0, ContextSwitches::default()),
+            _ => (0.0, 0.0, ContextSwitches::default(), SchedTimes::default()),
         };
         let per_s = |n: u64| {
             if window_s > 0.0 {
@@ -744,6 +757,11 @@ impl Swarm {
                 },
                 switches_per_s: per_s(switches.total()),
                 voluntary_switches_per_s: per_s(switches.voluntary),
+                run_queue_wait: if window_s > 0.0 {
+                    sched.waiting.as_secs_f64() / window_s
+                } else {
+                    0.0
+                },
             },
             verify: self.verify.clone(),
             errors,

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tickroom_bots::cpu::{ContextSwitches, ProcessSample};
+use tickroom_bots::cpu::{ContextSwitches, ProcessSample, SchedTimes};
 use tickroom_bots::swarm::{Decode, Placement, Swarm, SwarmConfig};
 use tickroom_bots::{Behavior, Game, Report};
 use tokio::time::Instant;
@@ -98,6 +98,9 @@ struct Row {
     /// `server_voluntary_switches_per_s / tick_rate`: sleeps and wake-ups of all the server's
     /// threads per tick period.
     server_wakeups_per_tick: f64,
+    /// Seconds per second the server's threads were runnable but waited for a core (summed
+    /// over threads, `/proc/PID/task/*/schedstat`; 0 where the kernel keeps no such figures).
+    server_run_queue_wait: f64,
     /// Bot process CPU per client-tick of the server, microseconds.
     bot_us_per_client_tick: f64,
     /// `bot_us_per_client_tick / server_us_per_client_tick`.
@@ -372,6 +375,7 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
     let stats0 = get_stats(port)?;
     let cpu0 = ProcessSample::read(server.pid())?;
     let switches0 = ContextSwitches::read(server.pid())?;
+    let sched0 = SchedTimes::read(server.pid()).unwrap_or_default();
     let machine0 = machine_jiffies();
     let t0 = Instant::now();
     swarm.begin_window();
@@ -380,6 +384,9 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
     let window_s = t0.elapsed().as_secs_f64();
     let cpu1 = ProcessSample::read(server.pid())?;
     let switches = ContextSwitches::read(server.pid())?.since(&switches0);
+    let sched = SchedTimes::read(server.pid())
+        .unwrap_or_default()
+        .since(&sched0);
     let machine1 = machine_jiffies();
     let stats1 = get_stats(port)?;
     let bots = swarm.finish().await;
@@ -459,6 +466,7 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
         server_switches_per_s: switches.total() as f64 / window_s,
         server_voluntary_switches_per_s: voluntary,
         server_wakeups_per_tick: voluntary / f64::from(args.tick_rate.max(1)),
+        server_run_queue_wait: sched.waiting.as_secs_f64() / window_s,
         bot_us_per_client_tick: bot_us,
         bot_to_server: if server_us > 0.0 {
             bot_us / server_us
