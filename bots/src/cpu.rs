@@ -3,6 +3,11 @@
 //! CPU is `utime + stime` from `/proc/PID/stat` (all threads, in clock ticks), RSS is `VmRSS`
 //! from `/proc/PID/status`. Taking the difference of two samples gives the CPU a process used in
 //! between; the bots report their own this way so a saturated load generator is visible.
+//!
+//! Context switches are `voluntary_ctxt_switches` and `nonvoluntary_ctxt_switches` summed over
+//! every thread's `/proc/PID/task/TID/status` ([`ContextSwitches`]): a process's own `status`
+//! counts only its main thread. A voluntary switch is a thread going to sleep (waiting for a
+//! socket, a timer, a lock or another thread), so each one is followed by a wake-up.
 
 use std::time::Duration;
 use thiserror::Error;
@@ -91,6 +96,143 @@ impl ProcessSample {
     }
 }
 
+/// Context switches of all of a process's threads, summed.
+///
+/// Threads that ended between two readings take their counts with them, so a difference can
+/// undercount when threads come and go; servers and bots keep theirs for the whole run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ContextSwitches {
+    /// Switches where a thread gave up the CPU to wait (sleeps, then is woken).
+    pub voluntary: u64,
+    /// Switches where the scheduler took the CPU from a runnable thread.
+    pub nonvoluntary: u64,
+}
+
+/// `voluntary_ctxt_switches` and `nonvoluntary_ctxt_switches` of a `/proc/.../status` text.
+pub fn parse_status_switches(status: &str) -> Option<ContextSwitches> {
+    let field = |name: &str| -> Option<u64> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some(ContextSwitches {
+        voluntary: field("voluntary_ctxt_switches:")?,
+        nonvoluntary: field("nonvoluntary_ctxt_switches:")?,
+    })
+}
+
+impl ContextSwitches {
+    /// Sums over every thread of process `pid` (`/proc/PID/task/*/status`). A thread that ends
+    /// while the directory is read is skipped.
+    pub fn read(pid: u32) -> Result<ContextSwitches, CpuError> {
+        let dir =
+            std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|source| CpuError::Read {
+                pid,
+                file: "task",
+                source,
+            })?;
+        let mut sum = ContextSwitches::default();
+        for entry in dir.flatten() {
+            // The thread may have ended since the listing: it no longer counts.
+            let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+                continue;
+            };
+            let one = parse_status_switches(&status).ok_or(CpuError::Layout {
+                pid,
+                file: "task/*/status",
+            })?;
+            sum.voluntary += one.voluntary;
+            sum.nonvoluntary += one.nonvoluntary;
+        }
+        Ok(sum)
+    }
+
+    /// Sums over this process's threads.
+    pub fn own() -> Result<ContextSwitches, CpuError> {
+        Self::read(std::process::id())
+    }
+
+    /// Both kinds together.
+    pub fn total(&self) -> u64 {
+        self.voluntary + self.nonvoluntary
+    }
+
+    /// Switches from `earlier` to `self` (zero where a counter went back, i.e. threads ended).
+    pub fn since(&self, earlier: &ContextSwitches) -> ContextSwitches {
+        ContextSwitches {
+            voluntary: self.voluntary.saturating_sub(earlier.voluntary),
+            nonvoluntary: self.nonvoluntary.saturating_sub(earlier.nonvoluntary),
+        }
+    }
+}
+
+/// Time all of a process's threads spent running and waiting for a core (runnable, but on a run
+/// queue), summed, from `/proc/PID/task/*/schedstat`.
+///
+/// A load generator that waits for a core falls behind whatever its own CPU figure says: on a
+/// full machine its thread can be busy only half the time and still miss inputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedTimes {
+    /// On a CPU.
+    pub running: Duration,
+    /// Runnable but waiting on a run queue.
+    pub waiting: Duration,
+}
+
+/// Running and waiting nanoseconds of a `schedstat` line.
+pub fn parse_schedstat(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.split_whitespace();
+    let running = fields.next()?.parse().ok()?;
+    let waiting = fields.next()?.parse().ok()?;
+    Some((running, waiting))
+}
+
+impl SchedTimes {
+    /// Sums over every thread of process `pid`. A thread that ends while the directory is read
+    /// is skipped; a kernel without scheduler statistics gives an error.
+    pub fn read(pid: u32) -> Result<SchedTimes, CpuError> {
+        let dir =
+            std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|source| CpuError::Read {
+                pid,
+                file: "task",
+                source,
+            })?;
+        let (mut running, mut waiting) = (0u64, 0u64);
+        for entry in dir.flatten() {
+            // The thread may have ended since the listing: it no longer counts.
+            let Ok(line) = std::fs::read_to_string(entry.path().join("schedstat")) else {
+                continue;
+            };
+            let (r, w) = parse_schedstat(&line).ok_or(CpuError::Layout {
+                pid,
+                file: "task/*/schedstat",
+            })?;
+            running += r;
+            waiting += w;
+        }
+        Ok(SchedTimes {
+            running: Duration::from_nanos(running),
+            waiting: Duration::from_nanos(waiting),
+        })
+    }
+
+    /// Sums over this process's threads.
+    pub fn own() -> Result<SchedTimes, CpuError> {
+        Self::read(std::process::id())
+    }
+
+    /// Times from `earlier` to `self` (zero where a sum went back, i.e. threads ended).
+    pub fn since(&self, earlier: &SchedTimes) -> SchedTimes {
+        SchedTimes {
+            running: self.running.saturating_sub(earlier.running),
+            waiting: self.waiting.saturating_sub(earlier.waiting),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +247,31 @@ mod tests {
     fn parses_rss() {
         let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmRSS:\t  1234 kB\n";
         assert_eq!(parse_status_rss(status), Some(1234 * 1024));
+    }
+
+    #[test]
+    fn parses_context_switches() {
+        let status = "Name:\tx\nvoluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t7\n";
+        assert_eq!(
+            parse_status_switches(status),
+            Some(ContextSwitches {
+                voluntary: 120,
+                nonvoluntary: 7
+            })
+        );
+        assert_eq!(parse_status_switches("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn parses_schedstat() {
+        assert_eq!(parse_schedstat("123456 7890 42\n"), Some((123_456, 7_890)));
+        assert_eq!(parse_schedstat("12"), None);
+    }
+
+    /// Every thread's status has both counters, so reading this process succeeds.
+    #[test]
+    fn reads_own_switches() {
+        ContextSwitches::own().expect("/proc is available on Linux");
     }
 
     #[test]

@@ -66,6 +66,11 @@ pub struct RunInfo {
     pub behavior: Behavior,
     /// How much of each snapshot and delta the bots decoded.
     pub decode: Decode,
+    /// One bot in this many measured (decoded per `decode`, latency, round trips, the chain);
+    /// the others only counted frames and bytes while sending the same inputs and pings. 1 = every
+    /// bot measured (reports without the field).
+    #[serde(default = "one")]
+    pub measure_every: u32,
     /// Inputs per second per client.
     pub input_hz: f64,
     /// Joins per second during the ramp.
@@ -76,6 +81,10 @@ pub struct RunInfo {
     pub threads: usize,
     /// Random seed.
     pub seed: u64,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// How many clients got in and stayed.
@@ -211,6 +220,17 @@ pub struct BotCpu {
     pub cores: f64,
     /// CPU microseconds per client per tick-equivalent (per delta received).
     pub us_per_delta: f64,
+    /// Context switches per second of all the bot process's threads in the window (voluntary
+    /// plus involuntary, from `/proc/self/task/*/status`).
+    #[serde(default)]
+    pub switches_per_s: f64,
+    /// Voluntary switches per second: how often a bot thread went to sleep and was woken.
+    #[serde(default)]
+    pub voluntary_switches_per_s: f64,
+    /// Seconds per second the bot threads were runnable but waited for a core (summed over
+    /// threads, from `/proc/self/task/*/schedstat`): a generator starved by a full machine.
+    #[serde(default)]
+    pub run_queue_wait: f64,
 }
 
 /// The replica check: once every bot stood still, each bot's replica (built from deltas) against
@@ -266,6 +286,31 @@ impl Report {
         self.warnings = w;
     }
 
+    /// Why the load generator rather than the server may have been the limit of this run, for a
+    /// benchmark's flag column: inputs sent under 99 % of nominal (WORKLOAD.md's warning is at
+    /// 95 %), the bot process busy on 90 % or more of the threads it has, or its threads waiting
+    /// for a core a quarter of the time or more. Empty when none holds.
+    pub fn generator_limits(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if self.inputs.nominal_per_s > 0.0 && self.inputs.ratio < 0.99 {
+            why.push(format!("inputs {:.1} %", self.inputs.ratio * 100.0));
+        }
+        let threads = self.run.threads.max(1) as f64;
+        if self.bot_cpu.cores >= 0.9 * threads {
+            why.push(format!(
+                "bot cores {:.2} of {}",
+                self.bot_cpu.cores, self.run.threads
+            ));
+        }
+        if self.bot_cpu.run_queue_wait >= 0.25 * threads {
+            why.push(format!(
+                "bots waited for a core {:.0} % of the time",
+                self.bot_cpu.run_queue_wait / threads * 100.0
+            ));
+        }
+        why
+    }
+
     /// The report as a plain-text table.
     pub fn table(&self) -> String {
         let mut out = String::new();
@@ -287,9 +332,14 @@ impl Report {
         } else {
             String::new()
         };
+        let sampled = if self.run.measure_every > 1 {
+            format!(", 1 in {} bots measure", self.run.measure_every)
+        } else {
+            String::new()
+        };
         writeln!(
             o,
-            "tickroom-bots: {} (game {}, {}, {}{inputs}, {} decode)",
+            "tickroom-bots: {} (game {}, {}, {}{inputs}, {} decode{sampled})",
             self.run.url, self.run.game, self.run.placement, self.run.behavior, self.run.decode
         )?;
         writeln!(
@@ -365,8 +415,13 @@ impl Report {
         )?;
         writeln!(
             o,
-            "  bot cpu         {:.2} s = {:.2} cores, {:.2} µs per delta received",
-            self.bot_cpu.seconds, self.bot_cpu.cores, self.bot_cpu.us_per_delta
+            "  bot cpu         {:.2} s = {:.2} cores, {:.2} µs per delta received, {:.0} context switches/s ({:.0} voluntary), waited for a core {:.2} s/s",
+            self.bot_cpu.seconds,
+            self.bot_cpu.cores,
+            self.bot_cpu.us_per_delta,
+            self.bot_cpu.switches_per_s,
+            self.bot_cpu.voluntary_switches_per_s,
+            self.bot_cpu.run_queue_wait
         )?;
         if let Some(v) = &self.verify {
             writeln!(
@@ -398,6 +453,7 @@ mod tests {
                 placement: "quick match".into(),
                 behavior: Behavior::Play,
                 decode: Decode::Full,
+                measure_every: 1,
                 input_hz: 30.0,
                 ramp_per_s: 500.0,
                 warmup_s: 5.0,
@@ -448,6 +504,9 @@ mod tests {
                 seconds: 1.0,
                 cores: 0.05,
                 us_per_delta: 1.0,
+                switches_per_s: 0.0,
+                voluntary_switches_per_s: 0.0,
+                run_queue_wait: 0.0,
             },
             verify: None,
             errors: BTreeMap::new(),
@@ -481,6 +540,51 @@ mod tests {
             "{arena}"
         );
         assert!(arena.contains("input-to-ack"), "{arena}");
+    }
+
+    /// The generator-limit flag: inputs under 99 % of nominal, or bot cores near its threads.
+    #[test]
+    fn generator_limits_name_the_inputs_and_the_bot_cores() {
+        let mut r = report(Game::Arena);
+        assert!(r.generator_limits().is_empty());
+        r.inputs = InputRate {
+            sent: 1_000,
+            per_s: 2_940.0,
+            nominal_per_s: 3_000.0,
+            ratio: 0.98,
+        };
+        r.bot_cpu.cores = 0.93;
+        assert_eq!(
+            r.generator_limits(),
+            vec!["inputs 98.0 %".to_owned(), "bot cores 0.93 of 1".to_owned()]
+        );
+        r.run.threads = 2;
+        assert_eq!(r.generator_limits(), vec!["inputs 98.0 %".to_owned()]);
+        r.bot_cpu.run_queue_wait = 1.2;
+        assert_eq!(
+            r.generator_limits(),
+            vec![
+                "inputs 98.0 %".to_owned(),
+                "bots waited for a core 60 % of the time".to_owned()
+            ]
+        );
+    }
+
+    /// A report written before the light mode (no `measure_every`, no switches) still reads.
+    #[test]
+    fn older_reports_read_with_every_bot_measuring() {
+        let mut json = serde_json::to_value(report(Game::Arena)).expect("serializes");
+        json["run"]
+            .as_object_mut()
+            .expect("run is an object")
+            .remove("measure_every");
+        json["bot_cpu"]
+            .as_object_mut()
+            .expect("bot_cpu is an object")
+            .remove("switches_per_s");
+        let back: Report = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back.run.measure_every, 1);
+        assert_eq!(back.bot_cpu.switches_per_s, 0.0);
     }
 
     #[test]

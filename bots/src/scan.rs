@@ -120,6 +120,14 @@ pub fn scan_tick(bytes: &[u8], me: PlayerId) -> Result<Option<TickScan>, ScanErr
     }))
 }
 
+/// The tag of a server message (its first element, see `tickroom_shared::protocol::server_tag`),
+/// read without decoding the rest; `None` when the bytes do not start like a message.
+pub fn message_tag(bytes: &[u8]) -> Option<u8> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    r.array_len().ok()?;
+    u8::try_from(r.uint().ok()?).ok()
+}
+
 /// A cursor over MessagePack bytes.
 struct Reader<'a> {
     buf: &'a [u8],
@@ -282,6 +290,27 @@ mod tests {
         scan_tick(&bytes, PlayerId(me))
             .expect("scans")
             .expect("a tick message")
+    }
+
+    /// The tag alone reads from any message; garbage gives none.
+    #[test]
+    fn reads_the_tag_without_decoding() {
+        let bytes = tickroom_shared::encode(&delta(Acks::default())).expect("encodes");
+        assert_eq!(
+            message_tag(&bytes),
+            Some(tickroom_shared::protocol::server_tag::DELTA)
+        );
+        let pong = tickroom_shared::encode(&ServerMsg::Pong {
+            echo: 7,
+            tick: Tick(3),
+        })
+        .expect("encodes");
+        assert_eq!(
+            message_tag(&pong),
+            Some(tickroom_shared::protocol::server_tag::PONG)
+        );
+        assert_eq!(message_tag(&[0xc1]), None);
+        assert_eq!(message_tag(&[]), None);
     }
 
     #[test]

@@ -12,18 +12,22 @@
 //! kept until a delta or snapshot shows the bot's own player's ack (`acks` of the message) at or
 //! past its sequence number. Card bots instead time each command until its `CommandResult`, and
 //! join again (quick match) when the game ends their room.
+//!
+//! A light generator ([`SwarmConfig::measure_every`] above 1) keeps all that for one bot in K;
+//! the others send the same inputs and pings but only count their frames and bytes, reading no
+//! more of a message than its tag.
 
 use crate::behavior::{Behavior, Gunner, Walk};
 use crate::cards::CardPlayer;
 use crate::connection::{ConnectOptions, Connection};
-use crate::cpu::ProcessSample;
+use crate::cpu::{ContextSwitches, ProcessSample, SchedTimes};
 use crate::game::{BotInput, Game};
 use crate::player::{Player, PlayerEvent};
 use crate::report::{
     BotCpu, ByteRate, Chain, ClientCounts, Commands, DeltaRate, InputRate, Percentiles, Report,
     RunInfo, Verify, REPORT_FORMAT,
 };
-use crate::scan::{scan_tick, TickScan};
+use crate::scan::{message_tag, scan_tick, TickScan};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
@@ -35,6 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use thiserror::Error;
+use tickroom_shared::protocol::server_tag;
 use tickroom_shared::{
     ClientMsg, DecodeLimits, GameValue, InputSeq, Replica, RoomId, RosterEntry, ServerMsg, Tick,
     PROTOCOL_VERSION,
@@ -73,7 +78,9 @@ pub enum Placement {
     /// Rooms of this many bots: the first of every group creates a room, the others join it.
     /// (A bot whose room ended rejoins by quick match.)
     Groups(u32),
-    /// Connect only, never join, and count frames: for the raw fan-out floor, not a tickroom server.
+    /// Connect only, never join, and count frames: for the raw duplex floor, not a tickroom
+    /// server. Playing bots still send their inputs (the same encoded messages, at the same rate),
+    /// so the floor reads what a server reads; they send no pings and measure no latency.
     Listen,
 }
 
@@ -137,6 +144,11 @@ pub struct SwarmConfig {
     pub behavior: Behavior,
     /// How much of each snapshot and delta they decode.
     pub decode: Decode,
+    /// One bot in this many (of each bot thread's bots, so of each room too) measures: decodes
+    /// per `decode`, follows the chain, times its acks and pings. The others only count frames and bytes (no decode, no
+    /// bookkeeping per input) while sending the same inputs and pings, so the server sees the
+    /// same traffic from a cheaper generator. 1 = every bot measures. Games with inputs only.
+    pub measure_every: u32,
     /// Inputs per second per client (WORKLOAD.md: 30), for games with inputs.
     pub input_hz: f64,
     /// Joins per second while ramping up.
@@ -162,6 +174,7 @@ impl SwarmConfig {
             placement: Placement::Quick,
             behavior: Behavior::Play,
             decode: Decode::Full,
+            measure_every: 1,
             input_hz: 30.0,
             ramp_per_s: 500.0,
             threads: 1,
@@ -380,14 +393,37 @@ pub struct Progress {
     pub recent_p99_ms: Option<f64>,
 }
 
+/// The bot process at one edge of the window. Without `/proc` the figures read zero rather than
+/// failing the run.
+struct WindowEdge {
+    at: Instant,
+    cpu: ProcessSample,
+    switches: ContextSwitches,
+    sched: SchedTimes,
+}
+
+impl WindowEdge {
+    fn now() -> WindowEdge {
+        WindowEdge {
+            at: Instant::now(),
+            cpu: ProcessSample::own().unwrap_or(ProcessSample {
+                cpu: Duration::ZERO,
+                rss_bytes: 0,
+            }),
+            switches: ContextSwitches::own().unwrap_or_default(),
+            sched: SchedTimes::own().unwrap_or_default(),
+        }
+    }
+}
+
 /// A running swarm.
 pub struct Swarm {
     shared: Arc<Shared>,
     phase: watch::Sender<Phase>,
     shards: Vec<(Arc<ShardLive>, oneshot::Receiver<Metrics>)>,
     threads: Vec<std::thread::JoinHandle<()>>,
-    window: Option<(Instant, ProcessSample)>,
-    window_end: Option<(Instant, ProcessSample)>,
+    window: Option<WindowEdge>,
+    window_end: Option<WindowEdge>,
     in_window: u64,
     verify: Option<Verify>,
 }
@@ -410,6 +446,17 @@ impl Swarm {
         }
         if let Placement::Groups(0) = config.placement {
             return Err(SwarmError::Config("room size must be at least 1".into()));
+        }
+        if config.measure_every == 0 {
+            return Err(SwarmError::Config(
+                "measure every 0th bot: use 1 for every bot".into(),
+            ));
+        }
+        if config.measure_every > 1 && !config.game.has_inputs() {
+            return Err(SwarmError::Config(format!(
+                "{} needs every bot to decode: its bots play from the replica",
+                config.game
+            )));
         }
         if config.decode == Decode::Acks && !config.game.has_inputs() {
             return Err(SwarmError::Config(format!(
@@ -501,23 +548,15 @@ impl Swarm {
 
     /// Starts the measurement window.
     pub fn begin_window(&mut self) {
-        let cpu = ProcessSample::own().unwrap_or(ProcessSample {
-            cpu: Duration::ZERO,
-            rss_bytes: 0,
-        });
         self.in_window = self.shared.live.connected.load(Relaxed);
-        self.window = Some((Instant::now(), cpu));
+        self.window = Some(WindowEdge::now());
         self.phase.send_replace(Phase::Window);
     }
 
     /// Ends the measurement window (the bots keep playing until [`Swarm::finish`]).
     pub fn end_window(&mut self) {
         self.phase.send_replace(Phase::Cooldown);
-        let cpu = ProcessSample::own().unwrap_or(ProcessSample {
-            cpu: Duration::ZERO,
-            rss_bytes: 0,
-        });
-        self.window_end = Some((Instant::now(), cpu));
+        self.window_end = Some(WindowEdge::now());
     }
 
     /// Checks replica equality (arena only): every bot sends a (0, 0) input and stops; once the
@@ -526,14 +565,16 @@ impl Swarm {
     /// `Resync` and compares the keyframe that answers it, the server's own state encoded afresh,
     /// with the replica it built from deltas (entities, and the acks of the roster's players).
     /// Needs no free seat. Ends the window if running. In other games (which never stand still),
-    /// and under [`Decode::Acks`] (no replica), every bot counts as unchecked.
+    /// under [`Decode::Acks`] and when not every bot measures (no replica), every bot counts as
+    /// unchecked.
     pub async fn verify(&mut self) -> Verify {
         if self.window.is_some() && self.window_end.is_none() {
             self.end_window();
         }
         let live = &self.shared.live;
         let config = &self.shared.config;
-        if config.game != Game::Arena || config.decode != Decode::Full {
+        if config.game != Game::Arena || config.decode != Decode::Full || config.measure_every != 1
+        {
             let verify = Verify {
                 unchecked: live.connected.load(Relaxed),
                 ..Verify::default()
@@ -608,12 +649,14 @@ impl Swarm {
     fn report(&self, m: Metrics) -> Report {
         let config = &self.shared.config;
         let live = &self.shared.live;
-        let (window_s, cpu_s) = match (&self.window, &self.window_end) {
-            (Some((t0, c0)), Some((t1, c1))) => (
-                (*t1 - *t0).as_secs_f64(),
-                c1.cpu.saturating_sub(c0.cpu).as_secs_f64(),
+        let (window_s, cpu_s, switches, sched) = match (&self.window, &self.window_end) {
+            (Some(a), Some(b)) => (
+                (b.at - a.at).as_secs_f64(),
+                b.cpu.cpu.saturating_sub(a.cpu.cpu).as_secs_f64(),
+                b.switches.since(&a.switches),
+                b.sched.since(&a.sched),
             ),
-            _ => (0.0, 0.0),
+            _ => (0.0, 0.0, ContextSwitches::default(), SchedTimes::default()),
         };
         let per_s = |n: u64| {
             if window_s > 0.0 {
@@ -629,10 +672,8 @@ impl Swarm {
                 0.0
             }
         };
-        let nominal = if config.behavior.plays()
-            && config.game.has_inputs()
-            && config.placement != Placement::Listen
-        {
+        // Listening bots (the raw floor) send their inputs too.
+        let nominal = if config.behavior.plays() && config.game.has_inputs() {
             self.in_window as f64 * config.input_hz
         } else {
             0.0
@@ -650,6 +691,7 @@ impl Swarm {
                 placement: config.placement.to_string(),
                 behavior: config.behavior,
                 decode: config.decode,
+                measure_every: config.measure_every,
                 input_hz: config.input_hz,
                 ramp_per_s: config.ramp_per_s,
                 warmup_s: config.warmup_s,
@@ -710,6 +752,13 @@ impl Swarm {
                 },
                 us_per_delta: if m.deltas > 0 {
                     cpu_s * 1e6 / m.deltas as f64
+                } else {
+                    0.0
+                },
+                switches_per_s: per_s(switches.total()),
+                voluntary_switches_per_s: per_s(switches.voluntary),
+                run_queue_wait: if window_s > 0.0 {
+                    sched.waiting.as_secs_f64() / window_s
                 } else {
                     0.0
                 },
@@ -1109,9 +1158,18 @@ impl Bot {
         // A late generator skips inputs instead of bursting them, so the report shows the shortfall.
         inputs.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut controls = Controls::new(config.game, rng);
-        let plays = config.behavior.plays() && !listen;
+        let plays = config.behavior.plays();
+        // Listening bots (the raw floor) send their inputs too, so the floor reads what a
+        // server reads.
         let mut sending = plays && controls.is_some();
-        let commanding = plays && config.game.has_commands();
+        let commanding = plays && !listen && config.game.has_commands();
+        // Counted within the bot's thread (bots are dealt to threads in turn), so every thread
+        // has its share of measuring bots, and every room of consecutive joiners too.
+        let measuring = (self.index / config.threads.max(1))
+            .is_multiple_of(config.measure_every.max(1) as usize);
+        // Only a measuring bot at a tickroom server keeps its inputs until their ack: the others
+        // never look for one.
+        let tracking = measuring && !listen;
         let walk_start = now + offset;
         let ping_offset = PING_INTERVAL.mul_f64(rng.random_range(0.0..1.0));
         let mut pings = tokio::time::interval_at(now + ping_offset, PING_INTERVAL);
@@ -1153,7 +1211,7 @@ impl Bot {
         loop {
             if std::mem::take(&mut phase_news) {
                 if phase >= Phase::Frozen && !round.stop_reported && round.stop_seq.is_none() {
-                    let moving = sending.then_some(round.last_input).flatten();
+                    let moving = (sending && tracking).then_some(round.last_input).flatten();
                     sending = false;
                     if let Some(last) = moving {
                         let seq = round.next_seq;
@@ -1238,11 +1296,13 @@ impl Bot {
                     }
                     round.last_input = Some(input);
                     let mut m = self.metrics.borrow_mut();
-                    if round.pending.len() >= MAX_PENDING {
-                        round.pending.pop_front();
-                        m.forgotten_inputs += 1;
+                    if tracking {
+                        if round.pending.len() >= MAX_PENDING {
+                            round.pending.pop_front();
+                            m.forgotten_inputs += 1;
+                        }
+                        round.pending.push_back((seq, at));
                     }
-                    round.pending.push_back((seq, at));
                     if recording {
                         m.inputs_sent += 1;
                     }
@@ -1283,7 +1343,7 @@ impl Bot {
                         None => return End::Dropped("connection ended".into()),
                     };
                     self.live.messages.fetch_add(1, Relaxed);
-                    let frame = Frame { bytes: &bytes, decode: config.decode, now, recording, listen, phase, commanding };
+                    let frame = Frame { bytes: &bytes, decode: config.decode, now, recording, listen, measuring, phase, commanding };
                     match self.on_frame(&mut round, cards, &frame, &limits) {
                         Ok(r) => reply = r,
                         Err(end) => return end,
@@ -1318,6 +1378,26 @@ impl Bot {
             }
             round.last_delta = Some(now);
             return Ok(reply);
+        }
+        if !frame.measuring {
+            // A counting bot: deltas and bytes only, no decode. What it cannot ignore (errors,
+            // command results, the end of its room, anything unknown) takes the full path below.
+            match message_tag(frame.bytes) {
+                Some(server_tag::DELTA) => {
+                    if frame.recording {
+                        m.deltas += 1;
+                    }
+                    return Ok(reply);
+                }
+                Some(
+                    server_tag::SNAPSHOT
+                    | server_tag::PONG
+                    | server_tag::ROSTER
+                    | server_tag::CHAT
+                    | server_tag::WELCOME,
+                ) => return Ok(reply),
+                _ => {}
+            }
         }
         if frame.decode == Decode::Acks {
             if let Some(me) = round.player.id() {
@@ -1516,6 +1596,8 @@ struct Frame<'a> {
     now: Instant,
     recording: bool,
     listen: bool,
+    /// This bot measures (see [`SwarmConfig::measure_every`]); otherwise it only counts.
+    measuring: bool,
     phase: Phase,
     commanding: bool,
 }

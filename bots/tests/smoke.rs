@@ -87,6 +87,31 @@ async fn arena_bots_scanning_only_acks_measure_latency_and_bytes() {
     assert_eq!(report.chain.gaps, report.chain.resync_requests, "{table}");
 }
 
+/// Light bots: only every Kth bot measures, yet the report has latency from those, and every
+/// bot (measuring or not) sends its inputs and counts its deltas and bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn light_bots_report_latency_from_their_sampled_bots() {
+    let server = server();
+    let mut config = config(&server, Game::Arena, 12);
+    config.measure_every = 4;
+    let report = run(config, Duration::from_secs(2), false).await;
+    let table = report.table();
+    assert_eq!(report.run.measure_every, 4, "{table}");
+    assert!(table.contains("1 in 4 bots measure"), "{table}");
+    assert!(report.latency_ms.samples > 0, "{table}");
+    assert!(report.rtt_ms.samples > 0, "{table}");
+    assert!(report.inputs.sent > 0, "{table}");
+    assert!(report.bytes.per_changed_entity.is_some(), "{table}");
+    // Only measuring bots time the interval between deltas (one sample per delta), while every
+    // bot counts its deltas: the count exceeds the measuring bots' share.
+    assert!(
+        report.deltas.received > report.delta_interval_ms.samples,
+        "counting bots count their deltas: {table}"
+    );
+    // Only measuring bots time inputs, so each latency sample is one of theirs.
+    assert!(report.latency_ms.samples <= report.inputs.sent, "{table}");
+}
+
 /// Card bots start games and play legal cards: commands are applied, none is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn card_bots_start_and_play_legal_cards() {

@@ -3,10 +3,12 @@
 //! For each client count it starts a fresh `tickroom-server` process (the games crate's binary,
 //! which serves every bundled game; the bots play `arena`), runs the bots in this
 //! process (quick match, 50-player rooms, 30 Hz), and samples the server exactly at the window's
-//! edges: CPU (`utime + stime`), RSS, and every room's tick counters from `/api/stats`. Then it
-//! starts `tickroom-raw-floor` with a frame of the measured delta size and measures the same
-//! number of listening clients, so each CPU figure also appears as a ratio to the floor. It prints
-//! one table and writes everything to `bench/results/<date>-<commit>.json`.
+//! edges: CPU (`utime + stime`), context switches (summed over its threads), RSS, and every
+//! room's tick counters from `/api/stats`. Then it starts `tickroom-raw-floor` with a frame of
+//! the measured delta size and drives it with the same number of bots, which send the same inputs
+//! without joining (the duplex floor: one small read and one delta-sized write per client-tick),
+//! so each CPU figure also appears as a ratio to the floor of the same run. It prints one table
+//! and writes everything to `bench/results/<date>-<commit>.json`.
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
@@ -16,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tickroom_bots::cpu::ProcessSample;
+use tickroom_bots::cpu::{ContextSwitches, ProcessSample, SchedTimes};
 use tickroom_bots::swarm::{Decode, Placement, Swarm, SwarmConfig};
 use tickroom_bots::{Behavior, Game, Report};
 use tokio::time::Instant;
@@ -63,6 +65,11 @@ struct Args {
     /// result) or acks (only the chain and their own ack: a cheaper generator, same server work).
     #[arg(long, default_value = "full")]
     decode: Decode,
+    /// Light load generator: only every Kth bot measures (decodes per --decode, latency, round
+    /// trips, the chain); the others only count frames and bytes while sending the same inputs
+    /// and pings (same server work, see bench/README.md). 1 = every bot measures.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    measure_every: u32,
     /// Skip the raw-floor runs.
     #[arg(long)]
     no_floor: bool,
@@ -83,6 +90,25 @@ struct Row {
     /// Server CPU per client-tick, microseconds.
     server_us_per_client_tick: f64,
     server_cores: f64,
+    /// The server's context switches per second in the window, all threads, voluntary plus
+    /// involuntary (`/proc/PID/task/*/status`).
+    server_switches_per_s: f64,
+    /// Voluntary switches alone: each is a server thread going to sleep (and later woken).
+    server_voluntary_switches_per_s: f64,
+    /// `server_voluntary_switches_per_s / tick_rate`: sleeps and wake-ups of all the server's
+    /// threads per tick period.
+    server_wakeups_per_tick: f64,
+    /// Seconds per second the server's threads were runnable but waited for a core (summed
+    /// over threads, `/proc/PID/task/*/schedstat`; 0 where the kernel keeps no such figures).
+    server_run_queue_wait: f64,
+    /// Bot process CPU per client-tick of the server, microseconds.
+    bot_us_per_client_tick: f64,
+    /// `bot_us_per_client_tick / server_us_per_client_tick`.
+    bot_to_server: f64,
+    /// Why the load generator may have been the limit ([`Report::generator_limits`]: inputs
+    /// under 99 % of nominal, bot cores near its threads; and the machine's cores all busy, so
+    /// the bots waited for one); empty when it was not.
+    generator_limits: Vec<String>,
     /// The rooms' own work (game step, diff, encode; the server's `work_us`) per client-tick,
     /// microseconds: the rest of the server's CPU is sessions, actors and the kernel.
     room_work_us_per_client_tick: f64,
@@ -113,12 +139,23 @@ struct Row {
     sustained: bool,
 }
 
-/// The raw floor's figures at one client count.
+/// The raw duplex floor's figures at one client count.
 #[derive(Debug, Serialize)]
 struct Floor {
     frame_bytes: usize,
     us_per_client_tick: f64,
     cores: f64,
+    /// Context switches per second, all threads (as for the server).
+    switches_per_s: f64,
+    voluntary_switches_per_s: f64,
+    /// Voluntary switches per tick period.
+    wakeups_per_tick: f64,
+    /// Inputs the bots sent it per client per second (the frames it read; 30 nominal).
+    inputs_per_client_per_s: f64,
+    /// Bot CPU per frame the floor wrote, microseconds.
+    bot_us_per_client_tick: f64,
+    /// Why the load generator may have been the limit of the floor run; empty when it was not.
+    generator_limits: Vec<String>,
     rss_mb: f64,
     frames_per_client_per_s: f64,
     bot_cores: f64,
@@ -155,6 +192,7 @@ struct Settings {
     bot_threads: usize,
     ramp_per_s: f64,
     decode: Decode,
+    measure_every: u32,
     server_args: String,
 }
 
@@ -278,6 +316,7 @@ fn swarm_config(url: String, clients: usize, args: &Args, listen: bool) -> Swarm
         },
         behavior: Behavior::Play,
         decode: args.decode,
+        measure_every: args.measure_every,
         input_hz: f64::from(args.tick_rate),
         ramp_per_s: args.ramp,
         threads: args.bot_threads,
@@ -335,6 +374,8 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
 
     let stats0 = get_stats(port)?;
     let cpu0 = ProcessSample::read(server.pid())?;
+    let switches0 = ContextSwitches::read(server.pid())?;
+    let sched0 = SchedTimes::read(server.pid()).unwrap_or_default();
     let machine0 = machine_jiffies();
     let t0 = Instant::now();
     swarm.begin_window();
@@ -342,6 +383,10 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
     swarm.end_window();
     let window_s = t0.elapsed().as_secs_f64();
     let cpu1 = ProcessSample::read(server.pid())?;
+    let switches = ContextSwitches::read(server.pid())?.since(&switches0);
+    let sched = SchedTimes::read(server.pid())
+        .unwrap_or_default()
+        .since(&sched0);
     let machine1 = machine_jiffies();
     let stats1 = get_stats(port)?;
     let bots = swarm.finish().await;
@@ -402,16 +447,44 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
         && min >= 29.9 * f64::from(args.tick_rate) / 30.0
         && bots.latency_ms.p99 <= 50.0
         && bots.warnings.is_empty();
+    let per_client_tick = |cpu_s: f64| {
+        if client_ticks > 0 {
+            cpu_s * 1e6 / client_ticks as f64
+        } else {
+            0.0
+        }
+    };
+    let server_us = per_client_tick(server_cpu);
+    let bot_us = per_client_tick(bots.bot_cpu.seconds);
+    let voluntary = switches.voluntary as f64 / window_s;
     Ok(Row {
         clients,
         rooms: rates.len(),
         window_s,
-        server_us_per_client_tick: if client_ticks > 0 {
-            server_cpu * 1e6 / client_ticks as f64
+        server_us_per_client_tick: server_us,
+        server_cores: server_cpu / window_s,
+        server_switches_per_s: switches.total() as f64 / window_s,
+        server_voluntary_switches_per_s: voluntary,
+        server_wakeups_per_tick: voluntary / f64::from(args.tick_rate.max(1)),
+        server_run_queue_wait: sched.waiting.as_secs_f64() / window_s,
+        bot_us_per_client_tick: bot_us,
+        bot_to_server: if server_us > 0.0 {
+            bot_us / server_us
         } else {
             0.0
         },
-        server_cores: server_cpu / window_s,
+        generator_limits: {
+            let mut why = bots.generator_limits();
+            // A full machine starves the bots whatever their own CPU says (their thread waits
+            // for a core, inputs fall behind).
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+            if machine_busy_cores >= 0.95 * cores {
+                why.push(format!(
+                    "machine busy {machine_busy_cores:.2} of {cores:.0} cores"
+                ));
+            }
+            why
+        },
         room_work_us_per_client_tick: if client_ticks > 0 {
             work_us as f64 / client_ticks as f64
         } else {
@@ -452,24 +525,37 @@ async fn run_floor(args: &Args, clients: usize, frame_bytes: usize) -> anyhow::R
     let url = format!("ws://127.0.0.1:{port}/ws");
     let mut swarm = ramp_and_warm(swarm_config(url, clients, args, true), args.warmup).await?;
     let cpu0 = ProcessSample::read(floor.pid())?;
+    let switches0 = ContextSwitches::read(floor.pid())?;
     let t0 = Instant::now();
     swarm.begin_window();
     tokio::time::sleep(Duration::from_secs_f64(args.window)).await;
     swarm.end_window();
     let window_s = t0.elapsed().as_secs_f64();
     let cpu1 = ProcessSample::read(floor.pid())?;
+    let switches = ContextSwitches::read(floor.pid())?.since(&switches0);
     let report = swarm.finish().await;
     floor.stop();
     let cpu = cpu1.cpu.saturating_sub(cpu0.cpu).as_secs_f64();
     let frames = report.deltas.received;
-    Ok(Floor {
-        frame_bytes,
-        us_per_client_tick: if frames > 0 {
-            cpu * 1e6 / frames as f64
+    let per_frame = |cpu_s: f64| {
+        if frames > 0 {
+            cpu_s * 1e6 / frames as f64
         } else {
             0.0
-        },
+        }
+    };
+    let voluntary = switches.voluntary as f64 / window_s;
+    let in_window = report.clients.in_window.max(1) as f64;
+    Ok(Floor {
+        frame_bytes,
+        us_per_client_tick: per_frame(cpu),
         cores: cpu / window_s,
+        switches_per_s: switches.total() as f64 / window_s,
+        voluntary_switches_per_s: voluntary,
+        wakeups_per_tick: voluntary / f64::from(args.tick_rate.max(1)),
+        inputs_per_client_per_s: report.inputs.per_s / in_window,
+        bot_us_per_client_tick: per_frame(report.bot_cpu.seconds),
+        generator_limits: report.generator_limits(),
         rss_mb: cpu1.rss_bytes as f64 / 1e6,
         frames_per_client_per_s: report.deltas.per_client_per_s,
         bot_cores: report.bot_cpu.cores,
@@ -477,22 +563,44 @@ async fn run_floor(args: &Args, clients: usize, frame_bytes: usize) -> anyhow::R
     })
 }
 
+/// The generator-limit column: "no", or the reasons of the tickroom run and of the floor run.
+fn limit_cell(row: &Row) -> String {
+    let mut cell = row.generator_limits.join(", ");
+    if let Some(f) = row
+        .floor
+        .as_ref()
+        .filter(|f| !f.generator_limits.is_empty())
+    {
+        if !cell.is_empty() {
+            cell.push_str("; ");
+        }
+        cell.push_str("floor: ");
+        cell.push_str(&f.generator_limits.join(", "));
+    }
+    if cell.is_empty() {
+        "no".into()
+    } else {
+        format!("**{cell}**")
+    }
+}
+
 fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| clients | rooms | server µs/client-tick | floor µs/client-tick | ratio | ticks/s min / avg | late ticks | ack p50 / p99 / max ms | bytes/client/s payload / wire | server RSS MB | server cores | bot cores | other cores | inputs sent / nominal | delta bytes / moving player |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| clients | rooms | server µs/client-tick | duplex floor µs/client-tick | ratio to floor | ticks/s min / avg | late ticks | ack p50 / p99 / max ms | bytes/client/s payload / wire | server RSS MB | server cores | server switches/s | wake-ups/tick server / floor | bot cores | bot µs/client-tick (x server) | other cores | inputs sent / nominal | generator limit | delta bytes / moving player |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for r in rows {
         let b = &r.bots;
-        let (floor, ratio) = match &r.floor {
+        let (floor, ratio, floor_wakeups) = match &r.floor {
             Some(f) => (
                 format!("{:.2}", f.us_per_client_tick),
                 format!("{:.2}", f.ratio),
+                format!("{:.0}", f.wakeups_per_tick),
             ),
-            None => ("-".into(), "-".into()),
+            None => ("-".into(), "-".into(), "-".into()),
         };
         out.push_str(&format!(
-            "| {}{} | {} | {:.2} | {} | {} | {:.2} / {:.2} | {} | {:.1} / {:.1} / {:.1} | {:.0} / {:.0} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} / {:.0} ({:.1} %) | {} |\n",
+            "| {}{} | {} | {:.2} | {} | {} | {:.2} / {:.2} | {} | {:.1} / {:.1} / {:.1} | {:.0} / {:.0} | {:.1} | {:.2} | {:.0} | {:.0} / {} | {:.2} | {:.2} ({:.2}x) | {:.2} | {:.0} / {:.0} ({:.1} %) | {} | {} |\n",
             r.clients,
             if r.sustained { "" } else { " (not held)" },
             r.rooms,
@@ -509,11 +617,17 @@ fn table(rows: &[Row]) -> String {
             b.bytes.wire_per_client_per_s,
             r.server_rss_mb,
             r.server_cores,
+            r.server_switches_per_s,
+            r.server_wakeups_per_tick,
+            floor_wakeups,
             b.bot_cpu.cores,
+            r.bot_us_per_client_tick,
+            r.bot_to_server,
             r.other_cores,
             b.inputs.per_s,
             b.inputs.nominal_per_s,
             b.inputs.ratio * 100.0,
+            limit_cell(r),
             b.bytes
                 .per_changed_entity
                 .map_or_else(|| "-".to_owned(), |v| format!("{v:.2}")),
@@ -571,11 +685,14 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("== {n} clients");
         let mut row = run_point(&args, n).await?;
         eprintln!(
-            "  server {:.2} µs/client-tick, ticks/s min {:.2}, ack p99 {:.1} ms, bot cores {:.2}",
+            "  server {:.2} µs/client-tick, {:.0} switches/s, wake-ups/tick {:.0}, ticks/s min {:.2}, ack p99 {:.1} ms, bot cores {:.2} ({:.2} µs/client-tick)",
             row.server_us_per_client_tick,
+            row.server_switches_per_s,
+            row.server_wakeups_per_tick,
             row.ticks_per_s_min,
             row.bots.latency_ms.p99,
-            row.bots.bot_cpu.cores
+            row.bots.bot_cpu.cores,
+            row.bot_us_per_client_tick
         );
         if !args.no_floor {
             let b = &row.bots.bytes;
@@ -589,8 +706,12 @@ async fn main() -> anyhow::Result<()> {
                 floor.ratio = row.server_us_per_client_tick / floor.us_per_client_tick;
             }
             eprintln!(
-                "  floor {:.2} µs/client-tick ({} byte frames), ratio {:.2}",
-                floor.us_per_client_tick, floor.frame_bytes, floor.ratio
+                "  duplex floor {:.2} µs/client-tick ({} byte frames, {:.1} inputs read per client per s), ratio {:.2}, wake-ups/tick {:.0}",
+                floor.us_per_client_tick,
+                floor.frame_bytes,
+                floor.inputs_per_client_per_s,
+                floor.ratio,
+                floor.wakeups_per_tick
             );
             row.floor = Some(floor);
         }
@@ -628,12 +749,25 @@ async fn main() -> anyhow::Result<()> {
             bot_threads: args.bot_threads,
             ramp_per_s: args.ramp,
             decode: args.decode,
+            measure_every: args.measure_every,
             server_args: args.server_args.clone(),
         },
         rows,
         largest_sustained: largest,
     };
     println!("{}", table(&results.rows));
+    let limited: Vec<String> = results
+        .rows
+        .iter()
+        .filter(|r| limit_cell(r) != "no")
+        .map(|r| r.clients.to_string())
+        .collect();
+    if !limited.is_empty() {
+        println!(
+            "the load generator, not the server, may have been the limit at {} clients (see the generator limit column)",
+            limited.join(", ")
+        );
+    }
     match largest {
         Some(n) => println!("largest client count holding 30 Hz with ack p99 <= 50 ms: {n}"),
         None => println!("no client count held 30 Hz with ack p99 <= 50 ms"),

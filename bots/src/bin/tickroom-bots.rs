@@ -55,7 +55,8 @@ struct Args {
     /// Put every bot in this room.
     #[arg(long)]
     room: Option<u32>,
-    /// Connect and count frames only, without joining (for `tickroom-raw-floor`).
+    /// Connect without joining and count frames, still sending inputs unless --behavior idle
+    /// (for `tickroom-raw-floor`).
     #[arg(long, conflicts_with_all = ["room", "room_size"])]
     listen: bool,
     /// Inputs per second per client (arena, shooter).
@@ -79,6 +80,11 @@ struct Args {
     /// measurement; arena and shooter only, no --verify).
     #[arg(long, default_value = "full")]
     decode: Decode,
+    /// Light load generator: only every Kth bot measures (decodes per --decode, input-to-ack
+    /// latency, round trips, the chain); the others only count frames and bytes while sending the
+    /// same inputs and pings. 1 = every bot measures. Arena and shooter only, no --verify.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    measure_every: u32,
     /// Seed of the bots' random walks.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -145,6 +151,9 @@ async fn main() -> anyhow::Result<()> {
     if args.verify && args.decode != Decode::Full {
         bail!("--verify compares replicas: it needs --decode full");
     }
+    if args.verify && args.measure_every != 1 {
+        bail!("--verify compares every bot's replica: it needs --measure-every 1");
+    }
     let config = SwarmConfig {
         url: args.url.clone(),
         clients: args.clients,
@@ -152,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
         placement,
         behavior: args.behavior,
         decode: args.decode,
+        measure_every: args.measure_every,
         input_hz: args.input_hz,
         ramp_per_s: args.ramp,
         threads: args.threads,

@@ -1,10 +1,14 @@
-//! `tickroom-raw-floor`: the raw fan-out floor the benchmark compares tickroom against.
+//! `tickroom-raw-floor`: the raw duplex floor the benchmark compares tickroom against.
 //!
 //! A bare tokio-tungstenite server that accepts WebSocket clients (echoing the tickroom
 //! subprotocol so the same bots can connect) and, every tick, writes one pre-encoded binary frame
-//! of a fixed size to each of them. No rooms, no simulation, no encoding: its CPU per client-tick
-//! is what any server pays just to deliver a frame of that size over loopback, so tickroom's
-//! figures divided by it survive machine noise. Incoming frames are read and discarded.
+//! of a fixed size to each of them. Whatever a client sends is read (unmasked, as any server
+//! must) and discarded. Driven by the bots in listen mode, which send their arena inputs (the
+//! same encoded messages, about 10 bytes, at 30 Hz) without joining, every client-tick is one
+//! small read and one write of a delta-sized frame, and nothing else: no rooms, no simulation, no
+//! decoding, no encoding. Its CPU per client-tick is what any server pays at the kernel and in a
+//! WebSocket layer for that traffic over loopback, so tickroom's figures divided by it survive
+//! machine noise. Idle listening bots (`--behavior idle`) give the older write-only floor.
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -21,7 +25,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Write one pre-encoded frame per client per tick: the fan-out floor.
+/// Write one pre-encoded frame per client per tick and read what clients send: the duplex floor.
 #[derive(Debug, Parser)]
 #[command(name = "tickroom-raw-floor", version)]
 struct Args {
@@ -111,7 +115,7 @@ fn echo_subprotocol(req: &Request, mut resp: Response) -> Result<Response, Error
     Ok(resp)
 }
 
-/// One client: write every tick's frame, discard what it sends, end when it closes.
+/// One client: write every tick's frame, read and discard what it sends, end when it closes.
 async fn client(stream: TcpStream, mut frames: broadcast::Receiver<Bytes>) {
     // Same as a well-configured game server: small frames go out at once.
     let _ = stream.set_nodelay(true);
