@@ -46,7 +46,7 @@ clean:
 	rm -rf client-web/node_modules client-web/dist
 
 ## The arena benchmark of shared/WORKLOAD.md (release build, about 6 minutes on 2 cores): a fresh
-## server per client count, bots in this machine's other half, the raw fan-out floor for ratios.
+## server per client count, light bots in this machine's other half, the duplex floor for ratios.
 ## Prints one table and writes bench/results/<date>-<commit>.json. See bench/README.md.
 ## Extra flags: `make bench BENCH_ARGS="--clients 1000 --step 0"`.
 BENCH_ARGS ?=
