@@ -108,6 +108,30 @@ pub struct ContextSwitches {
     pub nonvoluntary: u64,
 }
 
+/// Reads `/proc/PID/task/*/FILE` of every thread of process `pid` and hands each text to
+/// `each`, which reads it (`None` when its layout is not understood: a [`CpuError::Layout`]
+/// naming `what`). A thread that ends while the directory is read is skipped.
+fn for_each_thread(
+    pid: u32,
+    file: &str,
+    what: &'static str,
+    mut each: impl FnMut(&str) -> Option<()>,
+) -> Result<(), CpuError> {
+    let dir = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|source| CpuError::Read {
+        pid,
+        file: "task",
+        source,
+    })?;
+    for entry in dir.flatten() {
+        // The thread may have ended since the listing: it no longer counts.
+        let Ok(text) = std::fs::read_to_string(entry.path().join(file)) else {
+            continue;
+        };
+        each(&text).ok_or(CpuError::Layout { pid, file: what })?;
+    }
+    Ok(())
+}
+
 /// `voluntary_ctxt_switches` and `nonvoluntary_ctxt_switches` of a `/proc/.../status` text.
 pub fn parse_status_switches(status: &str) -> Option<ContextSwitches> {
     let field = |name: &str| -> Option<u64> {
@@ -128,25 +152,13 @@ impl ContextSwitches {
     /// Sums over every thread of process `pid` (`/proc/PID/task/*/status`). A thread that ends
     /// while the directory is read is skipped.
     pub fn read(pid: u32) -> Result<ContextSwitches, CpuError> {
-        let dir =
-            std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|source| CpuError::Read {
-                pid,
-                file: "task",
-                source,
-            })?;
         let mut sum = ContextSwitches::default();
-        for entry in dir.flatten() {
-            // The thread may have ended since the listing: it no longer counts.
-            let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
-                continue;
-            };
-            let one = parse_status_switches(&status).ok_or(CpuError::Layout {
-                pid,
-                file: "task/*/status",
-            })?;
+        for_each_thread(pid, "status", "task/*/status", |status| {
+            let one = parse_status_switches(status)?;
             sum.voluntary += one.voluntary;
             sum.nonvoluntary += one.nonvoluntary;
-        }
+            Some(())
+        })?;
         Ok(sum)
     }
 
@@ -194,25 +206,13 @@ impl SchedTimes {
     /// Sums over every thread of process `pid`. A thread that ends while the directory is read
     /// is skipped; a kernel without scheduler statistics gives an error.
     pub fn read(pid: u32) -> Result<SchedTimes, CpuError> {
-        let dir =
-            std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|source| CpuError::Read {
-                pid,
-                file: "task",
-                source,
-            })?;
         let (mut running, mut waiting) = (0u64, 0u64);
-        for entry in dir.flatten() {
-            // The thread may have ended since the listing: it no longer counts.
-            let Ok(line) = std::fs::read_to_string(entry.path().join("schedstat")) else {
-                continue;
-            };
-            let (r, w) = parse_schedstat(&line).ok_or(CpuError::Layout {
-                pid,
-                file: "task/*/schedstat",
-            })?;
+        for_each_thread(pid, "schedstat", "task/*/schedstat", |line| {
+            let (r, w) = parse_schedstat(line)?;
             running += r;
             waiting += w;
-        }
+            Some(())
+        })?;
         Ok(SchedTimes {
             running: Duration::from_nanos(running),
             waiting: Duration::from_nanos(waiting),
