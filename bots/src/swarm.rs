@@ -161,6 +161,9 @@ pub struct SwarmConfig {
     pub join_timeout: Duration,
     /// Warm-up the caller intends, seconds (only echoed in the report).
     pub warmup_s: f64,
+    /// Options for the rooms the bots create (with [`Placement::Groups`]), e.g. a shooter
+    /// room's `{"capacity": 1000, "size": 16000}`.
+    pub room_options: Option<GameValue>,
 }
 
 impl SwarmConfig {
@@ -181,6 +184,7 @@ impl SwarmConfig {
             seed: 1,
             join_timeout: Duration::from_secs(10),
             warmup_s: 5.0,
+            room_options: None,
         }
     }
 }
@@ -1082,7 +1086,7 @@ impl Bot {
             game: Some(config.game.name().to_owned()),
             room,
             create,
-            options: None,
+            options: create.then(|| config.room_options.clone()).flatten(),
             filter: None,
             token: None,
         };

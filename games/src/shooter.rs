@@ -25,7 +25,7 @@ pub const SIZE_RANGE: std::ops::RangeInclusive<f32> = 500.0..=100_000.0;
 pub const DEFAULT_CAPACITY: u32 = 64;
 
 /// Most seats a room can be created with (the options' `capacity`).
-pub const MAX_CAPACITY: u32 = 256;
+pub const MAX_CAPACITY: u32 = 1024;
 
 /// Side of an interest cell, in world units; a client sees the 3 x 3 cells around its ship.
 pub const CELL_SIZE: f32 = 500.0;

@@ -323,6 +323,7 @@ fn swarm_config(url: String, clients: usize, args: &Args, listen: bool) -> Swarm
         seed: 1,
         join_timeout: Duration::from_secs(15),
         warmup_s: args.warmup,
+        room_options: None,
     }
 }
 

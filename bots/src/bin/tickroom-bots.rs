@@ -28,6 +28,15 @@ fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
+/// Parses `--room-options` as a JSON object.
+fn parse_options(s: &str) -> Result<serde_json::Value, String> {
+    match serde_json::from_str(s) {
+        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+        Ok(_) => Err("room options must be a JSON object".into()),
+        Err(e) => Err(format!("not JSON: {e}")),
+    }
+}
+
 /// Load-test a tickroom server with bot clients (the arena workload of WORKLOAD.md by default).
 ///
 /// arena: each bot walks randomly, 30 inputs/s, and measures input-to-ack latency.
@@ -55,6 +64,10 @@ struct Args {
     /// Put every bot in this room.
     #[arg(long)]
     room: Option<u32>,
+    /// Options (JSON) for the rooms created with --room-size, e.g. '{"capacity": 1000}' for a
+    /// shooter room of a thousand.
+    #[arg(long, requires = "room_size", value_parser = parse_options)]
+    room_options: Option<serde_json::Value>,
     /// Connect without joining and count frames, still sending inputs unless --behavior idle
     /// (for `tickroom-raw-floor`).
     #[arg(long, conflicts_with_all = ["room", "room_size"])]
@@ -168,6 +181,12 @@ async fn main() -> anyhow::Result<()> {
         seed: args.seed,
         join_timeout: args.join_timeout,
         warmup_s: args.warmup.as_secs_f64(),
+        room_options: args
+            .room_options
+            .as_ref()
+            .map(rmpv::ext::to_value)
+            .transpose()
+            .context("room options")?,
     };
     let mut swarm = Swarm::start(config).context("cannot start the bots")?;
     let bar = ProgressBar::new(args.clients as u64);

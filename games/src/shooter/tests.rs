@@ -164,7 +164,7 @@ fn options_have_defaults_and_limits() {
     let big = rmpv::Value::Map(vec![("size".into(), 8000.into())]);
     let sim = Simulation::<Shooter>::new(Some(big), 0, Shooter::info(), 100).expect("valid");
     assert_eq!(sim.game().size(), 8000.0);
-    for bad in [("size", 10.0), ("capacity", 0.0), ("capacity", 1000.0)] {
+    for bad in [("size", 10.0), ("capacity", 0.0), ("capacity", 1025.0)] {
         let value = if bad.0 == "size" {
             rmpv::Value::F64(bad.1)
         } else {
