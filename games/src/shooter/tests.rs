@@ -388,3 +388,32 @@ fn same_seed_same_replica() {
     };
     assert_eq!(play(), play());
 }
+
+/// The collision grid finds exactly the target a scan of every ship in order would: the same
+/// ship (the first in order within reach, never the shooter's own), or none.
+#[test]
+fn the_hit_grid_finds_what_a_full_scan_finds() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+    for _ in 0..50 {
+        let targets: Vec<(PlayerId, f32, f32)> = (0..200)
+            .map(|i| {
+                let x = rng.random_range(0.0..400.0);
+                let y = rng.random_range(0.0..400.0);
+                (PlayerId(i % 40), x, y)
+            })
+            .collect();
+        let grid = HitGrid::new(&targets);
+        for _ in 0..200 {
+            let (x, y) = (
+                rng.random_range(-30.0..430.0),
+                rng.random_range(-30.0..430.0),
+            );
+            let owner = PlayerId(rng.random_range(0..40));
+            let scan = targets.iter().position(|(p, tx, ty)| {
+                *p != owner && (tx - x).powi(2) + (ty - y).powi(2) <= HIT_RADIUS * HIT_RADIUS
+            });
+            assert_eq!(grid.first_hit(&targets, owner, x, y), scan);
+        }
+    }
+}
