@@ -19,43 +19,13 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
-import urllib.request
+
+from loopback import frame, start_server, upgrade
 
 JOIN_QUICK = bytes.fromhex("99 00 02 a3 61 6e 6e c0 c0 c2 c0 c0 c0")
-
-
-def frame(opcode, payload):
-    """A masked client frame (payload under 126 bytes)."""
-    mask = os.urandom(4)
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + body
-
-
-def connect(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect(("127.0.0.1", port))
-    key = "dGhlIHNhbXBsZSBub25jZQ=="
-    s.sendall(
-        (
-            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            "Sec-WebSocket-Protocol: tickroom.v2\r\n\r\n"
-        ).encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        if not chunk:
-            raise RuntimeError("closed during the upgrade")
-        head += chunk
-    if b" 101 " not in head.split(b"\r\n")[0]:
-        raise RuntimeError(head.split(b"\r\n")[0].decode())
-    return s
 
 
 def server_sockets(port):
@@ -102,31 +72,12 @@ def main():
     ap.add_argument("--out", help="results file (default bench/results/hostile-<mode>.json)")
     args = ap.parse_args()
 
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    server = subprocess.Popen(
-        [
-            args.bin,
-            "--bind", f"127.0.0.1:{port}",
-            "--static-dir", "/nonexistent",
-            *args.server_args.split(),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, port = start_server(args.bin, args.server_args.split())
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         base_rss, base_fds = proc_sample(server.pid)
         clients = []
         for _ in range(args.clients):
-            s = connect(port)
+            s = upgrade(port, recv_buffer=4096)
             if args.mode == "seated":
                 s.sendall(frame(0x2, JOIN_QUICK))
             s.setblocking(False)

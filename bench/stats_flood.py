@@ -15,39 +15,22 @@ import argparse
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
 import urllib.request
 
+from loopback import frame, start_server, upgrade
+
 JOIN_CREATE = bytes.fromhex("99 00 02 a1 78 c0 c0 c3 c0 c0 c0")  # [0, 2, "x", nil, nil, true, ...]
 LEAVE = bytes.fromhex("91 04")  # [4]
 
 
-def frame(opcode, payload):
-    mask = os.urandom(4)
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + body
-
-
 def create_room(port):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(
-        (
-            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: tickroom.v2\r\n\r\n"
-        ).encode()
-    )
+    s = upgrade(port)
     s.sendall(frame(0x2, JOIN_CREATE))
-    # Wait for the server's first bytes after the upgrade (the welcome), then leave.
-    data = b""
-    while data.count(b"\r\n\r\n") == 0 or len(data) < data.index(b"\r\n\r\n") + 8:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
+    # Wait for the server's first bytes (the welcome), then leave.
+    s.recv(4096)
     s.sendall(frame(0x2, LEAVE))
     s.close()
 
@@ -76,28 +59,14 @@ def main():
     ap.add_argument("--api-cache", default="1")
     ap.add_argument("--bin", default="target/release/tickroom-server")
     args = ap.parse_args()
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    server = subprocess.Popen(
-        [
-            args.bin, "--bind", f"127.0.0.1:{port}", "--static-dir", "/nonexistent",
-            "--max-seats-per-ip", "0", "--max-rooms-per-ip", "0",
-            "--room-creates-per-minute", "0", "--max-connections-per-ip", "0",
-            "--empty-room-grace", "600", "--max-rooms", str(args.rooms + 10),
-            "--api-cache", args.api_cache,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    flags = [
+        "--max-seats-per-ip", "0", "--max-rooms-per-ip", "0",
+        "--room-creates-per-minute", "0", "--max-connections-per-ip", "0",
+        "--empty-room-grace", "600", "--max-rooms", str(args.rooms + 10),
+        "--api-cache", args.api_cache,
+    ]
+    server, port = start_server(args.bin, flags)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         for _ in range(args.rooms):
             create_room(port)
         time.sleep(2)

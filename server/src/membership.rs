@@ -118,6 +118,20 @@ impl<C> Seat<C> {
         excess
     }
 
+    /// Everything the member is due, in order: its pending reliable messages, the chat lines it
+    /// has not received, then `parts`. On the usual tick (nothing pending) that is `parts`
+    /// itself, without another allocation.
+    pub fn outstanding(&self, parts: Vec<Bytes>) -> Vec<Bytes> {
+        if self.pending.is_empty() && self.chat.is_empty() {
+            return parts;
+        }
+        let mut frames = Vec::with_capacity(self.pending.len() + self.chat.len() + parts.len());
+        frames.extend(self.pending.iter().cloned());
+        frames.extend(self.chat.iter().cloned());
+        frames.extend(parts);
+        frames
+    }
+
     /// A held seat whose grace ran out.
     pub fn expired(&self, now: Instant) -> bool {
         self.conn.is_none() && self.held_until.is_some_and(|t| now >= t)
@@ -169,19 +183,10 @@ pub fn deliver<C>(
     let Some(conn) = &seat.conn else {
         return Delivery::Closed;
     };
-    if seat.pending.is_empty() && seat.chat.is_empty() && parts.is_empty() {
+    let frames = seat.outstanding(parts);
+    if frames.is_empty() {
         return Delivery::Sent;
     }
-    let frames = if seat.pending.is_empty() && seat.chat.is_empty() {
-        // The usual tick: the parts go as they are, without another allocation.
-        parts
-    } else {
-        let mut frames = Vec::with_capacity(seat.pending.len() + seat.chat.len() + parts.len());
-        frames.extend(seat.pending.iter().cloned());
-        frames.extend(seat.chat.iter().cloned());
-        frames.extend(parts);
-        frames
-    };
     let outcome = send(conn, frames);
     if outcome == Delivery::Sent {
         seat.pending.clear();

@@ -344,7 +344,11 @@ impl<G: Game> Room<G> {
                 continue;
             };
             let dropped = seat.queue_chat(&chat);
-            self.stats.chat_dropped.inc_by(dropped as u64);
+            if dropped > 0 {
+                // Not touched on the usual tick: a process-wide counter per member per tick
+                // would be shared-cache-line traffic for nothing.
+                self.stats.chat_dropped.inc_by(dropped as u64);
+            }
             let outcome = deliver(seat, parts, send);
             if outcome == Delivery::Full {
                 self.room_stats.skipped();
@@ -414,9 +418,7 @@ impl<G: Game> Room<G> {
             if delivery == Delivery::Sent {
                 conn.close(CloseCode::Normal, "room ended");
             } else {
-                let mut last: Vec<Bytes> = seat.pending.iter().cloned().collect();
-                last.extend(seat.chat.iter().cloned());
-                last.push(ended.clone());
+                let last = seat.outstanding(vec![ended.clone()]);
                 conn.close_after(CloseCode::Normal, "room ended", last);
             }
         }

@@ -600,7 +600,7 @@ impl Session {
         // undecoded (the room decodes each once, and closes with 1007 what it cannot read). The
         // size limit was enforced as the frame came in.
         if let Some(tag @ (client_tag::INPUT | client_tag::COMMAND)) = peek_tag(&bytes) {
-            let (Some((_, from)), Phase::InRoom { inbox, .. }) = (self.seat(), &self.phase) else {
+            let Phase::InRoom { player, inbox, .. } = &self.phase else {
                 let what = if tag == client_tag::INPUT {
                     "input"
                 } else {
@@ -615,8 +615,8 @@ impl Session {
                 Kind::Command
             };
             let letter = Letter {
-                player: from.player,
-                conn: from.conn,
+                player: *player,
+                conn: self.id,
                 kind,
                 bytes,
             };
