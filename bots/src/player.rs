@@ -55,6 +55,14 @@ pub enum PlayerEvent {
     },
     /// The game ended the room with this result; the server closes the connection next.
     Ended(GameValue),
+    /// Cluster mode: continue on the node at `url`, with the seat ticket (or the token, for a
+    /// reconnect); the server closes this connection next.
+    Redirect {
+        /// The node's WebSocket URL.
+        url: String,
+        /// The seat ticket, for a new seat.
+        ticket: Option<String>,
+    },
 }
 
 /// A client's view of its room.
@@ -171,6 +179,10 @@ impl Player {
                 refusal: refusal.clone(),
             },
             ServerMsg::Ended { result } => PlayerEvent::Ended(result.clone()),
+            ServerMsg::Redirect { url, ticket } => PlayerEvent::Redirect {
+                url: url.clone(),
+                ticket: ticket.clone(),
+            },
         }
     }
 }

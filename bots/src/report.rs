@@ -98,6 +98,9 @@ pub struct ClientCounts {
     pub failed: u64,
     /// Joined clients whose connection ended before the bots left.
     pub dropped: u64,
+    /// Redirects to another node followed while joining (cluster mode; 0 on a single node).
+    #[serde(default)]
+    pub redirects: u64,
     /// Clients connected when the window began (the denominator of per-client rates).
     pub in_window: u64,
     /// `Ended` messages received: each bot of a room the game ended counts one.
@@ -465,6 +468,7 @@ mod tests {
                 joined: 4,
                 failed: 0,
                 dropped: 0,
+                redirects: 0,
                 in_window: 4,
                 ended: 2,
                 rejoined: 2,

@@ -233,6 +233,8 @@ fn record_us(h: &mut Histogram<u64>, d: Duration) {
 #[derive(Default)]
 struct Live {
     joined: AtomicU64,
+    /// Redirects followed while joining (cluster mode).
+    redirects: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
     /// Joined and still connected.
@@ -707,6 +709,7 @@ impl Swarm {
                 joined: live.joined.load(Relaxed),
                 failed: live.failed.load(Relaxed),
                 dropped: live.dropped.load(Relaxed),
+                redirects: live.redirects.load(Relaxed),
                 in_window: self.in_window,
                 ended: m.ended,
                 rejoined: m.rejoined,
@@ -1058,7 +1061,8 @@ impl Bot {
             recv_buffer: None,
             read_buffer: Some(READ_BUFFER),
         };
-        let mut conn = Connection::connect_opts(&config.url, options)
+        let mut url = config.url.clone();
+        let mut conn = Connection::connect_opts(&url, options)
             .await
             .map_err(|e| format!("connect: {}", short(&e.to_string())))?;
         let mut player = Player::new();
@@ -1080,7 +1084,7 @@ impl Bot {
                 }
             }
         };
-        let join: Out = ClientMsg::Join {
+        let mut join: Out = ClientMsg::Join {
             version: PROTOCOL_VERSION,
             name: format!("bot{}", self.index),
             game: Some(config.game.name().to_owned()),
@@ -1089,7 +1093,11 @@ impl Bot {
             options: create.then(|| config.room_options.clone()).flatten(),
             filter: None,
             token: None,
+            ticket: None,
         };
+        // A cluster node may send the join on to the node that holds the seat (PROTOCOL.md,
+        // "Cluster mode"); one redirect is the norm, a few are tolerated.
+        let mut redirects = 0;
         conn.send(&join)
             .await
             .map_err(|e| format!("send join: {}", short(&e.to_string())))?;
@@ -1118,6 +1126,23 @@ impl Bot {
                     return Err(format!("join refused: {code:?} {message}"))
                 }
                 PlayerEvent::Gap(e) => return Err(format!("join snapshot: {e}")),
+                PlayerEvent::Redirect { url: to, ticket } => {
+                    redirects += 1;
+                    if redirects > 3 {
+                        return Err(format!("more than 3 redirects (last to {to})"));
+                    }
+                    self.shared.live.redirects.fetch_add(1, Relaxed);
+                    url = to;
+                    conn = Connection::connect_opts(&url, options)
+                        .await
+                        .map_err(|e| format!("connect {url}: {}", short(&e.to_string())))?;
+                    if let ClientMsg::Join { ticket: t, .. } = &mut join {
+                        *t = ticket;
+                    }
+                    conn.send(&join)
+                        .await
+                        .map_err(|e| format!("send join: {}", short(&e.to_string())))?;
+                }
                 _ => {}
             }
         }
@@ -1470,6 +1495,12 @@ impl Bot {
             }
             PlayerEvent::Error(code, message) => {
                 m.error(format!("server error {code:?}: {}", short(&message)));
+                false
+            }
+            PlayerEvent::Redirect { url, .. } => {
+                // Only a join is redirected; in a room this is a server bug, and the close
+                // that follows drops the bot.
+                m.error(format!("redirect outside a join, to {}", short(&url)));
                 false
             }
             PlayerEvent::CommandResult { id, refusal } => {

@@ -206,6 +206,7 @@ fn quick_join(name: &str) -> ClientMsg<Value, Value> {
         options: None,
         filter: None,
         token: None,
+        ticket: None,
     }
 }
 

@@ -8,7 +8,7 @@
 //! ([`operator_access`]).
 
 use crate::config::AdminToken;
-use crate::messages::ListRooms;
+use crate::messages::{ListCluster, ListRooms, RoomSummary};
 use crate::stats::{EndpointLabels, Stats};
 use crate::{registry, AppState};
 use actix_web::http::header;
@@ -200,17 +200,66 @@ fn json_response(body: Bytes) -> HttpResponse {
         .body(body)
 }
 
-/// `GET /api/rooms`: public, cached.
+/// A room in `GET /api/rooms` in cluster mode: the single-node fields plus where it runs.
+#[derive(serde::Serialize)]
+struct ClusterRoom {
+    #[serde(flatten)]
+    room: RoomSummary,
+    /// The id of the node that runs it.
+    node: String,
+    /// That node's WebSocket URL.
+    url: String,
+}
+
+/// `GET /api/rooms`: public, cached. In cluster mode every room of the cluster, with its node
+/// (503 while the directory is unavailable).
 pub async fn rooms(state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
     let body = state
         .caches
         .rooms
         .get(state.config.api_cache, &state.stats, || async {
-            let rooms = state
-                .lobby
-                .send(ListRooms)
+            let Some((_, cluster)) = &state.cluster else {
+                let rooms = state
+                    .lobby
+                    .send(ListRooms)
+                    .await
+                    .map_err(actix_web::error::ErrorServiceUnavailable)?;
+                return json(&rooms);
+            };
+            let listed = cluster
+                .send(ListCluster)
                 .await
-                .map_err(actix_web::error::ErrorServiceUnavailable)?;
+                .ok()
+                .and_then(Result::ok)
+                .ok_or_else(|| {
+                    actix_web::error::ErrorServiceUnavailable(
+                        "the room directory is unavailable; try again",
+                    )
+                })?;
+            let rooms: Vec<ClusterRoom> = listed
+                .into_iter()
+                .filter(|r| r.state == "open" && !r.closing)
+                .filter_map(|r| {
+                    // Rooms of games this node does not run are left out: it could not describe
+                    // them.
+                    let game = state.games.get(&r.game)?;
+                    let info = state.config.apply(game.info());
+                    Some(ClusterRoom {
+                        room: RoomSummary {
+                            id: r.id,
+                            game: game.name(),
+                            players: r.taken + r.reserved,
+                            capacity: r.capacity,
+                            tick_rate: info.tick.hz(),
+                            on_change: info.tick.is_on_change(),
+                            locked: r.locked,
+                            metadata: r.metadata,
+                        },
+                        node: r.node,
+                        url: r.url,
+                    })
+                })
+                .collect();
             json(&rooms)
         })
         .await?;
@@ -266,6 +315,9 @@ struct ServerInfo {
     games: Vec<registry::GameSummary>,
     /// Addresses other machines on the LAN can use, when listening on all interfaces.
     lan_urls: Vec<String>,
+    /// Cluster mode: this node's id (absent on a single node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<String>,
 }
 
 /// `GET /api/info`: public, cached (it lists interfaces, which costs a system call or two).
@@ -299,6 +351,7 @@ fn server_info(state: &AppState, local: SocketAddr) -> ServerInfo {
         default_game: state.games.iter().next().map(|g| g.name()),
         games: state.games.summaries(&state.config),
         lan_urls,
+        node: state.cluster.as_ref().map(|(node, _)| node.clone()),
     }
 }
 

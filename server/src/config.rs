@@ -215,6 +215,62 @@ pub struct Config {
     /// again before it is rebuilt, however many requests arrive (0 = rebuild on every request).
     #[arg(long, env = "TICKROOM_API_CACHE", default_value = "1", value_parser = parse_secs)]
     pub api_cache: Duration,
+
+    /// Cluster mode: the Redis server holding the room directory shared by every node
+    /// (`redis://HOST:PORT`, optionally `/DB`). Unset: a single node, no Redis.
+    #[arg(long, env = "TICKROOM_CLUSTER_REDIS")]
+    pub cluster_redis: Option<String>,
+
+    /// Cluster mode: the WebSocket URL clients reach this node at (`ws://HOST:PORT` or
+    /// `wss://HOST:PORT`; `/ws` is appended when there is no path). Other nodes redirect
+    /// clients there. Default: the bound address, which only works when it is not 0.0.0.0.
+    #[arg(long, env = "TICKROOM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Cluster mode: this node's id in the directory (letters, digits, `-`, `_`, `.`). Default: a
+    /// random `node-` id at each start.
+    #[arg(long, env = "TICKROOM_NODE_ID",
+          value_parser = clap::builder::ValueParser::new(parse_node_id))]
+    pub node_id: Option<String>,
+
+    /// Cluster mode: prefix of every Redis key, so several clusters can share one Redis.
+    #[arg(long, env = "TICKROOM_CLUSTER_PREFIX", default_value = "tickroom")]
+    pub cluster_prefix: String,
+
+    /// Cluster mode: seconds a node's lease lives without renewal (renewed every third of it).
+    /// A node that stops renewing loses its rooms from the directory within this plus
+    /// `--cluster-reap-interval`.
+    #[arg(long, env = "TICKROOM_CLUSTER_LEASE", default_value = "5", value_parser = parse_secs)]
+    pub cluster_lease: Duration,
+
+    /// Cluster mode: seconds between a node's sweeps for nodes whose lease lapsed (every node
+    /// sweeps; the sweep is idempotent).
+    #[arg(long, env = "TICKROOM_CLUSTER_REAP_INTERVAL", default_value = "1",
+          value_parser = parse_secs)]
+    pub cluster_reap_interval: Duration,
+
+    /// Cluster mode: seconds a seat reserved for a redirected client (its ticket) stays valid.
+    #[arg(long, env = "TICKROOM_SEAT_TICKET_TTL", default_value = "10", value_parser = parse_secs)]
+    pub seat_ticket_ttl: Duration,
+
+    /// Cluster mode: seconds to wait for one Redis reply before answering the join with
+    /// `Error` 11 (`Unavailable`).
+    #[arg(long, env = "TICKROOM_CLUSTER_TIMEOUT", default_value = "1", value_parser = parse_secs)]
+    pub cluster_timeout: Duration,
+}
+
+/// A node id: 1-64 characters of letters, digits, `-`, `_` and `.`, so it can sit in Redis keys
+/// and metric labels as it is.
+fn parse_node_id(id: &str) -> Result<String, String> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(id.to_owned())
+    } else {
+        Err("a node id is 1-64 letters, digits, '-', '_' or '.'".into())
+    }
 }
 
 /// The operator token: compared in constant time, never printed (its `Debug` is redacted).

@@ -19,6 +19,9 @@
 //! - [`messages`]: the contract between the actors; [`connection`]: a room's handle on a session.
 //! - [`room`]: the `Room` actor: tick loop and fan-out.
 //! - [`lobby`]: the `Lobby` actor: room registry, seats, quick match, idle rooms.
+//! - [`cluster`]: the `ClusterNode` actor (cluster mode): this node's lease, rooms and seat
+//!   placements in the shared directory.
+//! - [`directory`]: the Redis room directory: keys and atomic scripts.
 //! - [`session`]: the `Session` actor, one per WebSocket; the only user of `actix-web-actors`.
 //! - [`watchdog`]: shuts down connections whose session stopped running (clients not reading).
 //! - [`admission`]: who may upgrade: handshake, subprotocol, origin, connection caps (also as
@@ -40,8 +43,10 @@ extern crate self as tickroom_server;
 pub mod admission;
 pub mod api;
 pub mod budget;
+pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod directory;
 pub mod game;
 pub mod inbox;
 pub mod lobby;
@@ -93,6 +98,8 @@ pub struct AppState {
     pub watchdog: Arc<watchdog::Watchdog>,
     /// Rendered bodies of the cached endpoints.
     pub caches: api::Caches,
+    /// Cluster mode: this node's id and its member of the directory.
+    pub cluster: Option<(String, Addr<cluster::ClusterNode>)>,
     next_connection: AtomicU64,
 }
 
@@ -154,11 +161,25 @@ async fn serve(
             "no game registered: add at least one with Games::with",
         ));
     }
+    let addr = listener.local_addr()?;
+    let cluster = match &config.cluster_redis {
+        Some(redis_url) => {
+            let membership = membership(&config, redis_url, addr)?;
+            let node = membership.settings.node.clone();
+            tracing::info!(%node, url = %membership.public_url, redis = %redis_url, "cluster mode");
+            Some((
+                node,
+                cluster::ClusterNode::new(membership, stats.clone()).start(),
+            ))
+        }
+        None => None,
+    };
     let lobby = Lobby::new(
         config.clone(),
         stats.clone(),
         games.clone(),
         arbiters.iter().map(Arbiter::handle).collect(),
+        cluster.as_ref().map(|(_, addr)| addr.clone()),
     )
     .start();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -174,7 +195,6 @@ async fn serve(
         std::time::Duration::from_secs(1),
     );
     watchdog.start(sweep);
-    let addr = listener.local_addr()?;
     let admission = Arc::new(admission::Admission::new(admission::OwnOrigin::for_bind(
         addr,
     )));
@@ -187,6 +207,7 @@ async fn serve(
         shutdown: shutdown_rx,
         watchdog,
         caches: api::Caches::default(),
+        cluster,
         next_connection: AtomicU64::new(1),
     });
     // Every TCP connection, WebSocket or not: shutdown keeps listening until they are gone.
@@ -294,6 +315,62 @@ async fn serve(
         arbiter.stop();
     }
     result
+}
+
+/// Cluster mode's settings from the configuration; the public URL defaults to the bound
+/// address, which clients elsewhere can only reach if it is a specific one.
+fn membership(
+    config: &Config,
+    redis_url: &str,
+    bound: SocketAddr,
+) -> std::io::Result<cluster::Membership> {
+    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
+    let public_url = match &config.public_url {
+        Some(url) => {
+            if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+                return Err(invalid(format!(
+                    "--public-url {url}: must start with ws:// or wss://"
+                )));
+            }
+            let after_scheme = url.split_once("://").map_or("", |(_, rest)| rest);
+            match after_scheme.split_once('/') {
+                None => format!("{url}/ws"),
+                Some((_, "")) => format!("{url}ws"),
+                Some(_) => url.clone(),
+            }
+        }
+        None if bound.ip().is_unspecified() => {
+            return Err(invalid(
+                "cluster mode on all interfaces needs --public-url: the address other nodes \
+                 send clients to"
+                    .into(),
+            ))
+        }
+        None => {
+            let scheme = if config.tls_cert.is_some() {
+                "wss"
+            } else {
+                "ws"
+            };
+            format!("{scheme}://{bound}/ws")
+        }
+    };
+    let node = config
+        .node_id
+        .clone()
+        .unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>()));
+    Ok(cluster::Membership {
+        redis_url: redis_url.to_owned(),
+        settings: directory::Settings {
+            prefix: format!("{}:", config.cluster_prefix),
+            node,
+            lease: config.cluster_lease,
+            ticket_ttl: config.seat_ticket_ttl,
+            timeout: config.cluster_timeout,
+        },
+        public_url,
+        reap_interval: config.cluster_reap_interval,
+    })
 }
 
 /// Counts one open TCP connection while it lives (in the connection's data).

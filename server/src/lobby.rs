@@ -11,9 +11,12 @@
 //! bound; the policy lives in [`crate::budget`], this actor only reports to it.
 
 use crate::budget::{Budgets, Exceeded};
+use crate::cluster::ClusterNode;
 use crate::config::Config;
+use crate::directory::{Denial, Pending, Placement, RoomRecord};
 use crate::messages::{
-    CloseRoom, Join, JoinRequest, ListRooms, Requeue, RoomEvent, RoomSummary, Shutdown, Target,
+    CloseRoom, Departure, Join, JoinRequest, ListRooms, Locate, MayClose, Requeue, RoomEvent,
+    RoomNote, RoomSummary, SeatRequest, Shutdown, Target, Unavailable,
 };
 use crate::registry::{Games, RoomHandle, RoomSpec};
 use crate::stats::Stats;
@@ -22,7 +25,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tickroom_shared::{CloseCode, ErrorCode, RoomId};
+use tickroom_shared::{CloseCode, ErrorCode, RoomId, ServerMsg};
 
 struct RoomEntry {
     handle: RoomHandle,
@@ -48,6 +51,8 @@ pub struct Lobby {
     shutting_down: bool,
     /// What each client address holds: rooms it created, creations, seats.
     budgets: Budgets,
+    /// Cluster mode: the directory member every seat is placed through.
+    cluster: Option<Addr<ClusterNode>>,
 }
 
 /// How often addresses that hold nothing are forgotten by the budgets.
@@ -62,6 +67,7 @@ impl Lobby {
         stats: Arc<Stats>,
         games: Games,
         arbiters: Vec<ArbiterHandle>,
+        cluster: Option<Addr<ClusterNode>>,
     ) -> Self {
         let seed = config.seed.unwrap_or_else(rand::random);
         let budgets = Budgets::new(config.budget_limits());
@@ -75,6 +81,7 @@ impl Lobby {
             seed,
             shutting_down: false,
             budgets,
+            cluster,
         }
     }
 
@@ -84,19 +91,38 @@ impl Lobby {
         (ErrorCode::IpLimit, exceeded.to_string())
     }
 
-    /// Forgets a room that closed or is being closed, giving back what it counted.
+    /// Forgets a room that closed or is being closed, giving back what it counted (and, in
+    /// cluster mode, taking it out of the directory).
     fn forget(&mut self, id: RoomId) -> Option<RoomEntry> {
         self.budgets.room_closed(id);
-        self.rooms.remove(&id)
+        let room = self.rooms.remove(&id);
+        if let (Some(_), Some(cluster)) = (&room, &self.cluster) {
+            cluster.do_send(RoomNote::Removed(id));
+        }
+        room
+    }
+
+    /// A seat of room `id` is free again (in the directory too, in cluster mode).
+    fn seat_freed(&mut self, id: RoomId, ip: Option<IpAddr>) {
+        if let Some(room) = self.rooms.get_mut(&id) {
+            room.seats = room.seats.saturating_sub(1);
+            if let Some(cluster) = &self.cluster {
+                cluster.do_send(RoomNote::Freed(id));
+            }
+        }
+        self.budgets.seat_freed(id, ip);
     }
 
     /// Creates a room for a join from `ip`, within the server's room limit and the address's
     /// budgets.
+    /// In cluster mode `id` is the id the directory chose (and counted a seat in); otherwise the
+    /// next free one is taken.
     fn create_room(
         &mut self,
         game: Option<&str>,
         options: Option<rmpv::Value>,
         ip: Option<IpAddr>,
+        id: Option<RoomId>,
         ctx: &mut Context<Self>,
     ) -> Result<RoomId, Failure> {
         if self.shutting_down {
@@ -123,7 +149,7 @@ impl Lobby {
         if let Err(exceeded) = self.budgets.check_create(ip, Instant::now()) {
             return Err(self.over_budget(exceeded));
         }
-        let id = RoomId(self.next_room);
+        let id = id.unwrap_or(RoomId(self.next_room));
         let info = self.config.apply(entry.info());
         let spec = RoomSpec {
             id,
@@ -137,7 +163,9 @@ impl Lobby {
         let handle = entry
             .start(spec)
             .map_err(|refusal| (ErrorCode::BadRequest, refusal.message))?;
-        self.next_room += 1;
+        if id.0 == self.next_room {
+            self.next_room += 1;
+        }
         let capacity = info
             .capacity
             .min(handle.control.capacity.unwrap_or(u32::MAX));
@@ -156,6 +184,16 @@ impl Lobby {
             },
         );
         self.budgets.room_opened(id, ip);
+        if let Some(cluster) = &self.cluster {
+            let record = RoomRecord {
+                game: entry.name().to_owned(),
+                capacity,
+                taken: 0,
+                locked,
+                metadata: self.rooms[&id].metadata.clone(),
+            };
+            cluster.do_send(RoomNote::Opened { room: id, record });
+        }
         tracing::info!(room = %id, game = entry.name(), "room created");
         Ok(id)
     }
@@ -197,12 +235,12 @@ impl Lobby {
                     })?;
                 match self.quick_match(game, filter) {
                     Some(id) => Ok(id),
-                    None => self.create_room(Some(game), msg.options.take(), msg.ip, ctx),
+                    None => self.create_room(Some(game), msg.options.take(), msg.ip, None, ctx),
                 }
             }
             Target::Create => {
                 let game = msg.game.clone();
-                self.create_room(game.as_deref(), msg.options.take(), msg.ip, ctx)
+                self.create_room(game.as_deref(), msg.options.take(), msg.ip, None, ctx)
             }
         }
     }
@@ -238,13 +276,11 @@ impl Handler<JoinRequest> for Lobby {
 
 impl Lobby {
     fn join(&mut self, mut msg: JoinRequest, ctx: &mut Context<Self>) {
-        let fail = |conn: &crate::connection::Connection, (code, message): Failure| {
-            conn.join_failed(code, message);
-        };
         if let Some(token) = &msg.token {
             // A resumed seat is already counted (against the address that took it, in the
             // budgets too); the room checks the token itself.
-            match token_room(token).and_then(|id| self.rooms.get(&id)) {
+            let id = token_room(token);
+            match id.and_then(|id| self.rooms.get(&id)) {
                 Some(room) => room.handle.join.do_send(Join {
                     name: msg.name,
                     token: msg.token,
@@ -252,12 +288,22 @@ impl Lobby {
                     requeue: None,
                     ip: msg.ip,
                 }),
-                None => fail(
-                    &msg.conn,
-                    (ErrorCode::BadToken, "unknown, expired or used token".into()),
-                ),
+                None => match (id, self.cluster.clone()) {
+                    (Some(id), Some(cluster)) => self.locate(msg, id, cluster, ctx),
+                    _ => fail(&msg.conn, bad_token()),
+                },
             }
             return;
+        }
+        if let Some(ticket) = msg.ticket.take() {
+            let Some(cluster) = self.cluster.clone() else {
+                let message = "seat tickets are only used in cluster mode";
+                return fail(&msg.conn, (ErrorCode::BadToken, message.into()));
+            };
+            if let Err(exceeded) = self.budgets.check_seat(msg.ip) {
+                return fail(&msg.conn, self.over_budget(exceeded));
+            }
+            return self.place(msg, SeatRequest::Redeem(ticket), cluster, ctx);
         }
         if msg.bounces > MAX_BOUNCES {
             return fail(
@@ -273,6 +319,25 @@ impl Lobby {
         if let Err(exceeded) = self.budgets.check_seat(msg.ip) {
             return fail(&msg.conn, self.over_budget(exceeded));
         }
+        if let Some(cluster) = self.cluster.clone() {
+            if self.shutting_down {
+                let message = "this node is shutting down; join through another";
+                return fail(&msg.conn, (ErrorCode::ServerFull, message.into()));
+            }
+            let request = match self.seat_request(&msg) {
+                Ok(request) => request,
+                Err(failure) => return fail(&msg.conn, failure),
+            };
+            return self.place(msg, request, cluster, ctx);
+        }
+        match self.route(&mut msg, ctx) {
+            Ok(id) => self.seat(id, msg),
+            Err(failure) => fail(&msg.conn, failure),
+        }
+    }
+
+    /// Hands a routed join to its room, whose seat this lobby now counts.
+    fn seat(&mut self, id: RoomId, msg: JoinRequest) {
         let requeue = match &msg.target {
             Target::QuickMatch { filter } => Some(Requeue {
                 game: msg.game.clone(),
@@ -282,24 +347,227 @@ impl Lobby {
             }),
             _ => None,
         };
-        match self.route(&mut msg, ctx) {
-            Ok(id) => {
-                // route() only returns ids of rooms in the map.
-                let Some(room) = self.rooms.get_mut(&id) else {
-                    return;
-                };
-                room.seats += 1;
-                room.handle.join.do_send(Join {
-                    name: msg.name,
-                    token: None,
-                    conn: msg.conn,
-                    requeue,
-                    ip: msg.ip,
-                });
-                self.budgets.seat_taken(id, msg.ip);
-            }
-            Err(failure) => fail(&msg.conn, failure),
+        // Callers only pass ids of rooms in the map.
+        let Some(room) = self.rooms.get_mut(&id) else {
+            return;
+        };
+        room.seats += 1;
+        room.handle.join.do_send(Join {
+            name: msg.name,
+            token: None,
+            conn: msg.conn,
+            requeue,
+            ip: msg.ip,
+        });
+        self.budgets.seat_taken(id, msg.ip);
+    }
+
+    /// Cluster mode: what to ask the directory for a join without token or ticket.
+    fn seat_request(&self, msg: &JoinRequest) -> Result<SeatRequest, Failure> {
+        let (filter, create) = match &msg.target {
+            Target::Room(id) => return Ok(SeatRequest::Reserve(*id)),
+            Target::QuickMatch { filter } => (filter.clone(), false),
+            Target::Create => (BTreeMap::new(), true),
+        };
+        let entry = self
+            .games
+            .get_or_default(msg.game.as_deref())
+            .ok_or_else(|| {
+                (
+                    ErrorCode::UnknownGame,
+                    format!(
+                        "no game named {:?} on this server",
+                        msg.game.clone().unwrap_or_default()
+                    ),
+                )
+            })?;
+        Ok(SeatRequest::Place {
+            game: entry.name().to_owned(),
+            filter,
+            capacity: self.config.apply(entry.info()).capacity,
+            options: msg.options.clone(),
+            create,
+        })
+    }
+
+    /// Cluster mode: asks the directory for the seat, then seats the join here or redirects it.
+    fn place(
+        &mut self,
+        msg: JoinRequest,
+        request: SeatRequest,
+        cluster: Addr<ClusterNode>,
+        ctx: &mut Context<Self>,
+    ) {
+        let answer = cluster
+            .send(request)
+            .into_actor(self)
+            .map(|answer, lobby, ctx| {
+                // A mailbox error means the cluster node stopped (shutdown): as unavailable.
+                match answer.unwrap_or(Err(Unavailable)) {
+                    Err(Unavailable) => fail(&msg.conn, unavailable()),
+                    Ok(Err(denial)) => fail(&msg.conn, denied(denial)),
+                    Ok(Ok(Placement::Remote { url, ticket, room })) => {
+                        tracing::debug!(room = %room, %url, "join redirected");
+                        lobby.stats.cluster.redirects.inc();
+                        redirect(&msg.conn, url, Some(ticket));
+                    }
+                    Ok(Ok(Placement::Local { room, pending })) => {
+                        lobby.seat_placed(msg, room, pending, ctx)
+                    }
+                }
+            });
+        ctx.spawn(answer);
+    }
+
+    /// Cluster mode: the directory counted a seat for this join in room `id` of this node.
+    fn seat_placed(
+        &mut self,
+        mut msg: JoinRequest,
+        id: RoomId,
+        pending: Option<Pending>,
+        ctx: &mut Context<Self>,
+    ) {
+        if self.rooms.contains_key(&id) {
+            return self.seat(id, msg);
         }
+        let give_back = |lobby: &Lobby| {
+            if let Some(cluster) = &lobby.cluster {
+                cluster.do_send(RoomNote::Freed(id));
+            }
+        };
+        match pending {
+            Some(Pending { game, options }) => {
+                match self.create_room(Some(&game), options, msg.ip, Some(id), ctx) {
+                    Ok(id) => self.seat(id, msg),
+                    Err(failure) => {
+                        give_back(self);
+                        if let Some(cluster) = &self.cluster {
+                            cluster.do_send(RoomNote::Removed(id));
+                        }
+                        fail(&msg.conn, failure);
+                    }
+                }
+            }
+            None => {
+                // The room closed between the placement and now: place the join again.
+                give_back(self);
+                msg.bounces += 1;
+                self.join(msg, ctx);
+            }
+        }
+    }
+
+    /// Cluster mode: a reconnect token for a room of another node.
+    fn locate(
+        &mut self,
+        msg: JoinRequest,
+        id: RoomId,
+        cluster: Addr<ClusterNode>,
+        ctx: &mut Context<Self>,
+    ) {
+        let answer = cluster
+            .send(Locate(id))
+            .into_actor(self)
+            .map(
+                move |answer, lobby, _| match answer.unwrap_or(Err(Unavailable)) {
+                    Err(Unavailable) => fail(&msg.conn, unavailable()),
+                    Ok(Ok(url)) => {
+                        lobby.stats.cluster.redirects.inc();
+                        redirect(&msg.conn, url, None);
+                    }
+                    Ok(Err(Denial::Lost)) => fail(&msg.conn, denied(Denial::Lost)),
+                    Ok(Err(_)) => fail(&msg.conn, bad_token()),
+                },
+            );
+        ctx.spawn(answer);
+    }
+
+    /// Closes an idle room: at once on a single node; in cluster mode once the directory
+    /// agrees no seat is placed or reserved in it.
+    fn close_idle(&mut self, id: RoomId, ctx: &mut Context<Self>) {
+        if !self.rooms.get(&id).is_some_and(|r| r.seats == 0) {
+            return;
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            return self.close_now(id);
+        };
+        let ticket_ttl = self.config.seat_ticket_ttl;
+        let asked = cluster
+            .send(MayClose(id))
+            .into_actor(self)
+            .map(move |may, lobby, ctx| {
+                // A mailbox error means the cluster node stopped: nobody can be placed any more.
+                if may.unwrap_or(true) {
+                    if lobby.rooms.get(&id).is_some_and(|r| r.seats == 0) {
+                        lobby.close_now(id);
+                    }
+                } else {
+                    // A seat is reserved for a client on its way: look again once its ticket has
+                    // expired, in case it never comes.
+                    ctx.run_later(ticket_ttl, move |lobby, ctx| lobby.close_idle(id, ctx));
+                }
+            });
+        ctx.spawn(asked);
+    }
+
+    fn close_now(&mut self, id: RoomId) {
+        if let Some(room) = self.forget(id) {
+            tracing::info!(room = %id, "closing idle room");
+            room.handle.close.do_send(CloseRoom {
+                code: CloseCode::Normal,
+                reason: "room closed".into(),
+            });
+        }
+    }
+}
+
+fn fail(conn: &crate::connection::Connection, (code, message): Failure) {
+    conn.join_failed(code, message);
+}
+
+fn bad_token() -> Failure {
+    (ErrorCode::BadToken, "unknown, expired or used token".into())
+}
+
+fn unavailable() -> Failure {
+    (
+        ErrorCode::Unavailable,
+        "the room directory is unavailable; try again in a moment".into(),
+    )
+}
+
+/// The error a join gets for a directory's denial.
+fn denied(denial: Denial) -> Failure {
+    match denial {
+        Denial::NotFound => (ErrorCode::RoomNotFound, "no room with that id".into()),
+        Denial::Lost => (
+            ErrorCode::RoomLost,
+            "the server that ran this room stopped; the room is gone".into(),
+        ),
+        Denial::Locked => (ErrorCode::RoomLocked, "the room is locked".into()),
+        Denial::Full => (ErrorCode::RoomFull, "the room is full".into()),
+        Denial::BadTicket => (
+            ErrorCode::BadToken,
+            "unknown, expired or used seat ticket".into(),
+        ),
+        Denial::NoNodes => (
+            ErrorCode::ServerFull,
+            "no server of the cluster can take a new room".into(),
+        ),
+    }
+}
+
+/// Sends the client to another node: a `Redirect`, then close 4006.
+fn redirect(conn: &crate::connection::Connection, url: String, ticket: Option<String>) {
+    let redirect = ServerMsg::Redirect { url, ticket };
+    match tickroom_shared::encode(&redirect) {
+        Ok(bytes) => conn.close_after(
+            CloseCode::Redirected,
+            "continue on another node",
+            vec![bytes.into()],
+        ),
+        // Two strings always encode.
+        Err(e) => tracing::error!(error = %e, "cannot encode a Redirect"),
     }
 }
 
@@ -311,22 +579,9 @@ impl Handler<RoomEvent> for Lobby {
     fn handle(&mut self, event: RoomEvent, ctx: &mut Context<Self>) {
         match event {
             RoomEvent::SeatFreed { room: id, ip } => {
-                if let Some(room) = self.rooms.get_mut(&id) {
-                    room.seats = room.seats.saturating_sub(1);
-                }
-                self.budgets.seat_freed(id, ip);
+                self.seat_freed(id, ip);
             }
-            RoomEvent::Idle(id) => {
-                if self.rooms.get(&id).is_some_and(|r| r.seats == 0) {
-                    if let Some(room) = self.forget(id) {
-                        tracing::info!(room = %id, "closing idle room");
-                        room.handle.close.do_send(CloseRoom {
-                            code: CloseCode::Normal,
-                            reason: "room closed".into(),
-                        });
-                    }
-                }
-            }
+            RoomEvent::Idle(id) => self.close_idle(id, ctx),
             RoomEvent::Closed(id) => {
                 // Its seats vanished with it, without a SeatFreed each: the budgets give them
                 // back here.
@@ -342,14 +597,21 @@ impl Handler<RoomEvent> for Lobby {
                     r.locked = locked;
                     r.metadata = metadata;
                     r.capacity = capacity;
+                    if let Some(cluster) = &self.cluster {
+                        let record = RoomRecord {
+                            game: r.game.to_owned(),
+                            capacity,
+                            taken: 0,
+                            locked,
+                            metadata: r.metadata.clone(),
+                        };
+                        cluster.do_send(RoomNote::Control { room, record });
+                    }
                 }
             }
             RoomEvent::Bounced { room, request } => {
                 // The room never seated it: its seat is free again; route it anew.
-                if let Some(r) = self.rooms.get_mut(&room) {
-                    r.seats = r.seats.saturating_sub(1);
-                }
-                self.budgets.seat_freed(room, request.ip);
+                self.seat_freed(room, request.ip);
                 self.join(*request, ctx);
             }
         }
@@ -382,9 +644,11 @@ impl Handler<ListRooms> for Lobby {
 impl Handler<Shutdown> for Lobby {
     type Result = ResponseFuture<()>;
 
-    /// Stops creating rooms and closes every room with 1001.
+    /// Stops creating rooms and closes every room with 1001; in cluster mode the node first
+    /// drains (no seat is placed on it any more) and leaves the directory once its rooms closed.
     fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) -> ResponseFuture<()> {
         self.shutting_down = true;
+        let cluster = self.cluster.clone();
         self.budgets = Budgets::new(self.config.budget_limits());
         let closing: Vec<_> = std::mem::take(&mut self.rooms)
             .into_values()
@@ -396,8 +660,15 @@ impl Handler<Shutdown> for Lobby {
             })
             .collect();
         Box::pin(async move {
+            // A stopped cluster node has nothing left to drain or leave.
+            if let Some(cluster) = &cluster {
+                let _ = cluster.send(Departure::Drain).await;
+            }
             // A room that already stopped answers with an error; it has nothing left to close.
             let _ = futures_util::future::join_all(closing).await;
+            if let Some(cluster) = &cluster {
+                let _ = cluster.send(Departure::Leave).await;
+            }
         })
     }
 }

@@ -7,9 +7,11 @@
 //!  Session ──Inbox (inputs, commands)─────▶ Room, taken at its next tick without a wake-up
 //!  Session ◀──Outgoing / SessionEvent───── Room (and Lobby for failed joins)
 //!  Lobby   ◀──RoomEvent─────────────────── Room
+//!  Lobby   ──SeatRequest / RoomNote / …──▶ ClusterNode ──▶ Redis (cluster mode only)
 //! ```
 
 use crate::connection::Connection;
+use crate::directory::{Denial, ListedRoom, Placement, RoomRecord};
 use crate::inbox::Inbox;
 use actix::prelude::*;
 use bytes::Bytes;
@@ -130,6 +132,8 @@ pub struct JoinRequest {
     pub name: String,
     /// Reconnect token (overrides everything else).
     pub token: Option<String>,
+    /// Seat ticket from a redirect (cluster mode; overrides everything but the token).
+    pub ticket: Option<String>,
     /// The connection; failures are reported through its events.
     pub conn: Connection,
     /// How many rooms already sent this quick match back (locked or filled meanwhile).
@@ -248,3 +252,80 @@ pub struct ListRooms;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Shutdown;
+
+/// The directory could not be reached (cluster mode): nothing was reserved; try again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unavailable;
+
+/// Cluster mode: a seat the lobby asks the directory for, before it routes a join.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Result<Placement, Denial>, Unavailable>")]
+pub enum SeatRequest {
+    /// Quick match (`create` false) or a new room (`create` true) of `game`.
+    Place {
+        /// The game.
+        game: String,
+        /// Metadata the room must hold (quick match).
+        filter: BTreeMap<String, String>,
+        /// Seats of a new room until its owner publishes the real number.
+        capacity: u32,
+        /// Options for a new room.
+        options: Option<rmpv::Value>,
+        /// Always a new room.
+        create: bool,
+    },
+    /// A seat in this room.
+    Reserve(RoomId),
+    /// A ticket a redirected client presents here.
+    Redeem(String),
+}
+
+/// Cluster mode: where the room of a reconnect token lives (its node's URL).
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Result<String, Denial>, Unavailable>")]
+pub struct Locate(pub RoomId);
+
+/// Cluster mode: what the lobby tells the directory about this node's rooms.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub enum RoomNote {
+    /// A room was created here (after its seat was placed, for a join that created it).
+    Opened {
+        /// The room.
+        room: RoomId,
+        /// Its game, capacity, lock and metadata (its taken seats are counted by the node).
+        record: RoomRecord,
+    },
+    /// A seat in a room of this node was freed (or a placed seat was never used).
+    Freed(RoomId),
+    /// The game changed lock, metadata or capacity.
+    Control {
+        /// The room.
+        room: RoomId,
+        /// The new state (its `taken` is ignored).
+        record: RoomRecord,
+    },
+    /// The room closed.
+    Removed(RoomId),
+}
+
+/// Cluster mode: may this empty room close? Marks it closing in the directory unless a seat was
+/// placed in it meanwhile (then `false`).
+#[derive(Message, Debug)]
+#[rtype(result = "bool")]
+pub struct MayClose(pub RoomId);
+
+/// Cluster mode: every room of the cluster.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Vec<ListedRoom>, Unavailable>")]
+pub struct ListCluster;
+
+/// Cluster mode: stop taking seats (draining) or leave the directory.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub enum Departure {
+    /// The node drains: no seat is placed on it any more; its rooms are closing.
+    Drain,
+    /// The node is gone: its lease and rooms leave the directory.
+    Leave,
+}

@@ -646,6 +646,7 @@ impl<G: Game> Handler<Join> for Room<G> {
                     options: requeue.options.clone(),
                     name: msg.name,
                     token: None,
+                    ticket: None,
                     conn: msg.conn,
                     bounces: requeue.bounces + 1,
                     ip: msg.ip,

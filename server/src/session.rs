@@ -643,6 +643,7 @@ impl Session {
                 options,
                 filter,
                 token,
+                ticket,
             } => {
                 if version != PROTOCOL_VERSION {
                     let reason = format!(
@@ -674,6 +675,7 @@ impl Session {
                     options,
                     name: clean_name(&name),
                     token,
+                    ticket,
                     conn,
                     bounces: 0,
                     ip: self.slot.ip(),

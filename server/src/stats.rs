@@ -116,7 +116,38 @@ pub struct Stats {
     /// WebSocket connections the server admits at once: `--max-connections`, or less when the
     /// file-descriptor limit allows fewer.
     pub max_connections: Gauge,
+    /// Cluster mode's figures (all 0 on a single node).
+    pub cluster: ClusterMetrics,
     rooms: Mutex<BTreeMap<RoomId, Arc<RoomStats>>>,
+}
+
+/// Label of `tickroom_cluster_rooms`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NodeLabels {
+    /// The node's id.
+    pub node: String,
+}
+
+/// What cluster mode counts: the directory as this node last saw it, and this node's traffic
+/// with it.
+#[derive(Default)]
+pub struct ClusterMetrics {
+    /// Live nodes in the directory, at this node's last lease renewal.
+    pub nodes: Gauge,
+    /// Rooms per node in the directory, at this node's last lease renewal.
+    pub rooms: Family<NodeLabels, Gauge>,
+    /// Seats this node reserved in other nodes' rooms (tickets issued).
+    pub reservations: Counter,
+    /// Clients sent to another node with a `Redirect`.
+    pub redirects: Counter,
+    /// Tickets redeemed here.
+    pub tickets_redeemed: Counter,
+    /// Directory operations that failed (Redis unreachable, timed out or erring).
+    pub redis_errors: Counter,
+    /// Registrations of this node (the first, and each after its lease lapsed or Redis lost it).
+    pub registrations: Counter,
+    /// Nodes this node removed from the directory because their lease lapsed.
+    pub reaped_nodes: Counter,
 }
 
 impl Default for Stats {
@@ -151,6 +182,7 @@ impl Default for Stats {
             api_rebuilds: Family::default(),
             api_refused: Counter::default(),
             max_connections: Gauge::default(),
+            cluster: ClusterMetrics::default(),
             rooms: Mutex::new(BTreeMap::new()),
         };
         // Every labelled series a dashboard or alert may name exists from the start, at 0
@@ -169,6 +201,48 @@ impl Default for Stats {
             "sessions_open",
             "WebSocket sessions open now",
             s.sessions_open.clone(),
+        );
+        let c = &s.cluster;
+        let r = &mut s.registry;
+        r.register(
+            "cluster_nodes",
+            "Live nodes in the cluster directory",
+            c.nodes.clone(),
+        );
+        r.register(
+            "cluster_rooms",
+            "Rooms in the cluster directory, by node",
+            c.rooms.clone(),
+        );
+        r.register(
+            "cluster_reservations",
+            "Seats reserved in other nodes' rooms",
+            c.reservations.clone(),
+        );
+        r.register(
+            "cluster_redirects",
+            "Clients redirected to another node",
+            c.redirects.clone(),
+        );
+        r.register(
+            "cluster_tickets_redeemed",
+            "Seat tickets redeemed here",
+            c.tickets_redeemed.clone(),
+        );
+        r.register(
+            "cluster_redis_errors",
+            "Directory operations that failed",
+            c.redis_errors.clone(),
+        );
+        r.register(
+            "cluster_registrations",
+            "Registrations of this node in the directory",
+            c.registrations.clone(),
+        );
+        r.register(
+            "cluster_reaped_nodes",
+            "Nodes removed from the directory after their lease lapsed",
+            c.reaped_nodes.clone(),
         );
         s.registry.register(
             "sessions",

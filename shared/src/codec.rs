@@ -159,17 +159,21 @@ mod tests {
                 ".{0,40}",
                 any::<Option<u32>>(),
                 any::<bool>(),
+                any::<Option<String>>(),
                 any::<Option<String>>()
             )
-                .prop_map(|(version, name, room, create, token)| ClientMsg::Join {
-                    version,
-                    name,
-                    game: Some("cards".into()),
-                    room: room.map(RoomId),
-                    create,
-                    options: None,
-                    filter: None,
-                    token,
+                .prop_map(|(version, name, room, create, token, ticket)| {
+                    ClientMsg::Join {
+                        version,
+                        name,
+                        game: Some("cards".into()),
+                        room: room.map(RoomId),
+                        create,
+                        options: None,
+                        filter: None,
+                        token,
+                        ticket,
+                    }
                 }),
             (any::<u32>(), any::<i8>(), any::<i8>()).prop_map(|(seq, dx, dy)| ClientMsg::Input {
                 seq: InputSeq(seq),
@@ -219,6 +223,8 @@ mod tests {
                 echo,
                 tick: Tick(tick)
             }),
+            (".{0,30}", any::<Option<String>>())
+                .prop_map(|(url, ticket)| ServerMsg::Redirect { url, ticket }),
             (any::<u32>(), ".{0,10}", ".{0,20}").prop_map(|(p, name, text)| ServerMsg::Chat {
                 player: PlayerId(p),
                 name,
@@ -354,6 +360,7 @@ mod tests {
             options,
             filter: None,
             token: None,
+            ticket: None,
         };
         let ok = encode(&join(Some(rmpv::Value::Map(vec![])))).unwrap();
         assert!(decode::<Client>(&ok, &limits()).is_ok());

@@ -55,6 +55,10 @@ pub enum ClientMsg<I, C> {
         filter: Option<BTreeMap<String, String>>,
         /// Reconnect token from an earlier welcome.
         token: Option<String>,
+        /// Seat ticket from a [`ServerMsg::Redirect`] (cluster mode): the seat reserved for this
+        /// client on the node it was sent to. On the wire an optional tenth element: a Join of
+        /// nine elements has none.
+        ticket: Option<String>,
     },
     /// One continuous input, applied at the next tick in arrival order.
     Input {
@@ -208,6 +212,16 @@ pub enum ServerMsg {
         /// Game-defined result.
         result: GameValue,
     },
+    /// Cluster mode: the join is served by another node. Connect to `url` and send the same
+    /// Join with `ticket` (or, for a reconnect, the same token); a close
+    /// [`CloseCode::Redirected`] follows.
+    Redirect {
+        /// The node's WebSocket URL (`ws://` or `wss://`, path included).
+        url: String,
+        /// Single-use seat ticket, valid for a few seconds; `None` for a reconnect, which needs
+        /// only its token.
+        ticket: Option<String>,
+    },
 }
 
 /// Why a request failed, in [`ServerMsg::Error`].
@@ -235,11 +249,17 @@ pub enum ErrorCode {
     /// The client's IP address is at one of its budgets: open rooms it created, room
     /// creations per minute, or seats held (held seats included). The connection stays open.
     IpLimit = 10,
+    /// Cluster mode: the room directory cannot be reached; nothing was reserved. Try again in
+    /// a moment. The connection stays open.
+    Unavailable = 11,
+    /// Cluster mode: the room of this reconnect token lived on a node that stopped; the room
+    /// is gone.
+    RoomLost = 12,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::BadRequest,
         ErrorCode::VersionMismatch,
         ErrorCode::RoomNotFound,
@@ -250,6 +270,8 @@ impl ErrorCode {
         ErrorCode::RoomLocked,
         ErrorCode::UnknownGame,
         ErrorCode::IpLimit,
+        ErrorCode::Unavailable,
+        ErrorCode::RoomLost,
     ];
 
     /// Parse a wire value.
@@ -288,11 +310,13 @@ pub enum CloseCode {
     VersionMismatch = 4004,
     /// A message not allowed in the connection's state.
     NotAllowed = 4005,
+    /// After a [`ServerMsg::Redirect`]: the join continues on another node.
+    Redirected = 4006,
 }
 
 impl CloseCode {
     /// Every code.
-    pub const ALL: [CloseCode; 13] = [
+    pub const ALL: [CloseCode; 14] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -306,6 +330,7 @@ impl CloseCode {
         CloseCode::IdleTimeout,
         CloseCode::VersionMismatch,
         CloseCode::NotAllowed,
+        CloseCode::Redirected,
     ];
 }
 
@@ -360,6 +385,8 @@ pub mod server_tag {
     pub const COMMAND_RESULT: u8 = 7;
     /// [`super::ServerMsg::Ended`]
     pub const ENDED: u8 = 8;
+    /// [`super::ServerMsg::Redirect`]
+    pub const REDIRECT: u8 = 9;
 }
 
 // ----- Serialization: one array per message, tag first. -----
@@ -377,10 +404,18 @@ impl<I: Serialize, C: Serialize> Serialize for ClientMsg<I, C> {
                 options,
                 filter,
                 token,
-            } => (
-                JOIN, version, name, game, room, create, options, filter, token,
-            )
-                .serialize(s),
+                ticket,
+            } => match ticket {
+                // Without a ticket the Join keeps its nine elements, as before tickets existed.
+                None => (
+                    JOIN, version, name, game, room, create, options, filter, token,
+                )
+                    .serialize(s),
+                Some(ticket) => (
+                    JOIN, version, name, game, room, create, options, filter, token, ticket,
+                )
+                    .serialize(s),
+            },
             ClientMsg::Input { seq, input } => (INPUT, seq, input).serialize(s),
             ClientMsg::Ping { echo } => (PING, echo).serialize(s),
             ClientMsg::Chat { text } => (CHAT, text).serialize(s),
@@ -460,6 +495,7 @@ impl Serialize for ServerMsg {
             ServerMsg::Error { code, message } => (ERROR, code, message).serialize(s),
             ServerMsg::CommandResult { id, refusal } => (COMMAND_RESULT, id, refusal).serialize(s),
             ServerMsg::Ended { result } => (ENDED, result).serialize(s),
+            ServerMsg::Redirect { url, ticket } => (REDIRECT, url, ticket).serialize(s),
         }
     }
 }
@@ -560,7 +596,7 @@ impl<'de, I: DeserializeOwned, C: DeserializeOwned> Visitor<'de> for ClientVisit
         let (msg, len, what) = match tag {
             JOIN => {
                 const W: &str =
-                    "Join [0, version, name, game, room, create, options, filter, token]";
+                    "Join [0, version, name, game, room, create, options, filter, token, ticket?]";
                 let version = next_field(&mut seq, W, 1)?;
                 let name: Str = next_field(&mut seq, W, 2)?;
                 let game: Option<Str> = next_field(&mut seq, W, 3)?;
@@ -570,6 +606,11 @@ impl<'de, I: DeserializeOwned, C: DeserializeOwned> Visitor<'de> for ClientVisit
                 check_options(&options)?;
                 let filter: Option<Filter> = next_field(&mut seq, W, 7)?;
                 let token: Option<Str> = next_field(&mut seq, W, 8)?;
+                // The optional tenth element: absent, nil or a ticket.
+                let (ticket, len) = match seq.next_element::<Option<Str>>()? {
+                    None => (None, 9),
+                    Some(ticket) => (ticket, 10),
+                };
                 let msg = ClientMsg::Join {
                     version,
                     name: name.0,
@@ -579,8 +620,9 @@ impl<'de, I: DeserializeOwned, C: DeserializeOwned> Visitor<'de> for ClientVisit
                     options,
                     filter: filter.map(|f| f.0),
                     token: token.map(|t| t.0),
+                    ticket: ticket.map(|t| t.0),
                 };
-                (msg, 9, W)
+                (msg, len, W)
             }
             INPUT => {
                 const W: &str = "Input [1, seq, input]";
@@ -744,10 +786,20 @@ impl<'de> Visitor<'de> for ServerVisitor {
                 let result = next_field(&mut seq, W, 1)?;
                 (ServerMsg::Ended { result }, 2, W)
             }
+            REDIRECT => {
+                const W: &str = "Redirect [9, url, ticket]";
+                let url: Str = next_field(&mut seq, W, 1)?;
+                let ticket: Option<Str> = next_field(&mut seq, W, 2)?;
+                let msg = ServerMsg::Redirect {
+                    url: url.0,
+                    ticket: ticket.map(|t| t.0),
+                };
+                (msg, 3, W)
+            }
             other => {
                 return Err(de::Error::invalid_value(
                     de::Unexpected::Unsigned(other.into()),
-                    &"a server message tag 0..=8",
+                    &"a server message tag 0..=9",
                 ))
             }
         };

@@ -107,6 +107,7 @@ fn golden() -> serde_json::Value {
                 options,
                 filter,
                 token: token.map(Into::into),
+                ticket: None,
             }
         };
     let mut filter = BTreeMap::new();
@@ -147,6 +148,33 @@ fn golden() -> serde_json::Value {
         (
             "Join with token",
             join("ann", None, None, false, None, None, Some("1.2.00ff")),
+        ),
+        (
+            "Join with a seat ticket (after a Redirect)",
+            match join("ann", None, None, false, None, None, None) {
+                Client::Join {
+                    version,
+                    name,
+                    game,
+                    room,
+                    create,
+                    options,
+                    filter,
+                    token,
+                    ..
+                } => Client::Join {
+                    version,
+                    name,
+                    game,
+                    room,
+                    create,
+                    options,
+                    filter,
+                    token,
+                    ticket: Some("9f86d081884c7d659a2feaa0c55ad015".into()),
+                },
+                other => other,
+            },
         ),
         (
             "Input (arena)",
@@ -336,6 +364,20 @@ fn golden() -> serde_json::Value {
             "Ended",
             ServerMsg::Ended {
                 result: map(&[("winner", Mp::from(2)), ("name", Mp::from("bo"))]),
+            },
+        ),
+        (
+            "Redirect with a seat ticket",
+            ServerMsg::Redirect {
+                url: "ws://10.0.0.2:8080/ws".into(),
+                ticket: Some("9f86d081884c7d659a2feaa0c55ad015".into()),
+            },
+        ),
+        (
+            "Redirect for a reconnect",
+            ServerMsg::Redirect {
+                url: "ws://10.0.0.2:8080/ws".into(),
+                ticket: None,
             },
         ),
     ];

@@ -6,6 +6,7 @@
 //! shared codec and [`Replica`] only, so these tests check the server against the contract.
 
 pub mod games;
+pub mod redis;
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -127,6 +128,8 @@ pub struct Join {
     pub filter: Option<BTreeMap<String, String>>,
     /// Reconnect token.
     pub token: Option<String>,
+    /// Seat ticket from a redirect.
+    pub ticket: Option<String>,
 }
 
 impl Join {
@@ -141,6 +144,7 @@ impl Join {
             options: None,
             filter: None,
             token: None,
+            ticket: None,
         }
     }
 
@@ -207,6 +211,7 @@ impl Join {
             options: self.options.clone(),
             filter: self.filter.clone(),
             token: self.token.clone(),
+            ticket: self.ticket.clone(),
         }
     }
 }
@@ -274,6 +279,10 @@ pub struct Client {
     pub errors: Vec<(ErrorCode, String)>,
     /// Every pong: echo and tick.
     pub pongs: Vec<(u64, Tick)>,
+    /// Every redirect: URL and ticket.
+    pub redirects: Vec<(String, Option<String>)>,
+    /// The URLs this client was redirected from, in order, by [`Client::join_following`].
+    pub hops: Vec<String>,
     /// The `Ended` result, once received.
     pub ended: Option<rmpv::Value>,
     /// Ticks of every Snapshot applied.
@@ -370,6 +379,8 @@ impl Client {
             chats: Vec::new(),
             errors: Vec::new(),
             pongs: Vec::new(),
+            redirects: Vec::new(),
+            hops: Vec::new(),
             ended: None,
             snapshots: Vec::new(),
             deltas: 0,
@@ -410,6 +421,38 @@ impl Client {
                 panic!("closed while joining: {:?}", self.closed);
             }
         }
+    }
+
+    /// Connects to `url` and joins, following redirects to other cluster nodes (with their
+    /// tickets) as `PROTOCOL.md` asks; returns the seated client, whose [`Client::hops`] lists
+    /// the nodes it was sent away from, or the error that refused the join.
+    pub async fn join_following(url: &str, mut join: Join) -> Result<Client, (ErrorCode, String)> {
+        let mut url = url.to_owned();
+        let mut hops = Vec::new();
+        for _ in 0..4 {
+            let mut client = Client::connect_url(&url, None).await;
+            client.send(&join.msg()).await;
+            loop {
+                if let Some(error) = client.errors.first() {
+                    return Err(error.clone());
+                }
+                if let Some((to, ticket)) = client.redirects.first().cloned() {
+                    hops.push(std::mem::replace(&mut url, to));
+                    if ticket.is_some() {
+                        join.ticket = ticket;
+                    }
+                    break;
+                }
+                if !client.snapshots.is_empty() && client.welcome.is_some() {
+                    client.hops = hops;
+                    return Ok(client);
+                }
+                if client.recv().await.is_none() {
+                    panic!("closed while joining at {url}: {:?}", client.closed);
+                }
+            }
+        }
+        panic!("more than 3 redirects: {hops:?}");
     }
 
     /// Sends a join that must be refused and returns the error code.
@@ -699,6 +742,7 @@ impl Client {
             ServerMsg::Error { .. } => ("Error", None),
             ServerMsg::CommandResult { .. } => ("CommandResult", None),
             ServerMsg::Ended { .. } => ("Ended", None),
+            ServerMsg::Redirect { .. } => ("Redirect", None),
         });
         match &msg {
             ServerMsg::Welcome {
@@ -745,6 +789,9 @@ impl Client {
             ServerMsg::CommandResult { id, refusal } => self.results.push((*id, refusal.clone())),
             ServerMsg::Ended { result } => self.ended = Some(result.clone()),
             ServerMsg::Pong { echo, tick } => self.pongs.push((*echo, *tick)),
+            ServerMsg::Redirect { url, ticket } => {
+                self.redirects.push((url.clone(), ticket.clone()));
+            }
         }
         msg
     }

@@ -6,6 +6,7 @@ mod bad_input;
 mod budgets;
 mod bundled;
 mod close_handshake;
+mod cluster;
 mod commands;
 mod control_traffic;
 mod deadlines;
