@@ -14,7 +14,11 @@
 //!   the rest (for bots that keep no replica).
 //! - [`swarm`]: thousands of bots on a few threads, with the phases of a measured run (ramp,
 //!   warm-up, window, replica check, leave) and their metrics.
-//! - [`report`]: the run report, as a table and as JSON.
+//! - [`series`]: the run second by second (latency percentiles, rates, joins and drops), merged
+//!   from the bot threads' periods.
+//! - [`report`]: the run report, as a table and as JSON (with the series).
+//! - [`html`]: the report as one self-contained HTML page: the table and charts of the series.
+//! - [`compare`]: two JSON reports (or bench results) side by side: what got better or worse.
 //! - [`cpu`]: a process's CPU time and RSS from `/proc`, for the bots' own health and the
 //!   benchmark's server samples.
 //!
@@ -23,12 +27,15 @@
 
 pub mod behavior;
 pub mod cards;
+pub mod compare;
 pub mod connection;
 pub mod cpu;
 pub mod game;
+pub mod html;
 pub mod player;
 pub mod report;
 pub mod scan;
+pub mod series;
 pub mod swarm;
 
 pub use behavior::Behavior;

@@ -5,11 +5,12 @@
 
 use crate::behavior::Behavior;
 use crate::game::Game;
+use crate::series::Series;
 use crate::swarm::Decode;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 /// Version of the JSON layout below; bumped on any incompatible change (2: protocol v2, the
 /// game, commands, rooms ended and rejoins, delta bytes per changed entity).
@@ -51,6 +52,10 @@ pub struct Report {
     /// Reasons this run may have measured the load generator rather than the server; empty when
     /// it looks sound.
     pub warnings: Vec<String>,
+    /// The whole run second by second (ramp and warm-up included), for charts and tools;
+    /// `None` in reports written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Series>,
 }
 
 /// The run's parameters, echoed.
@@ -314,22 +319,19 @@ impl Report {
         why
     }
 
-    /// The report as a plain-text table.
+    /// The report as a plain-text table: [`Report::title`], then [`Report::rows`].
     pub fn table(&self) -> String {
         let mut out = String::new();
         // Writing to a String cannot fail.
-        let _ = self.write_table(&mut out);
+        let _ = writeln!(out, "{}", self.title());
+        for (label, value) in self.rows() {
+            let _ = writeln!(out, "  {label:<16}{value}");
+        }
         out
     }
 
-    fn write_table(&self, o: &mut String) -> fmt::Result {
-        let c = &self.clients;
-        let lat = |p: &Percentiles| {
-            format!(
-                "p50 {:.1}  p90 {:.1}  p99 {:.1}  mean {:.1}  max {:.1} ms  ({} samples)",
-                p.p50, p.p90, p.p99, p.mean, p.max, p.samples
-            )
-        };
+    /// What was run, in one line: the table's first line and the HTML report's subtitle.
+    pub fn title(&self) -> String {
         let inputs = if self.run.game.has_inputs() {
             format!(", {} inputs/s", self.run.input_hz)
         } else {
@@ -340,50 +342,66 @@ impl Report {
         } else {
             String::new()
         };
-        writeln!(
-            o,
+        format!(
             "tickroom-bots: {} (game {}, {}, {}{inputs}, {} decode{sampled})",
             self.run.url, self.run.game, self.run.placement, self.run.behavior, self.run.decode
-        )?;
-        writeln!(
-            o,
-            "  clients         requested {}  joined {}  failed {}  dropped {}  in window {}",
-            c.requested, c.joined, c.failed, c.dropped, c.in_window
-        )?;
+        )
+    }
+
+    /// The summary as (label, value) rows: the terminal table and the HTML report show the same.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let c = &self.clients;
+        let lat = |p: &Percentiles| {
+            format!(
+                "p50 {:.1}  p90 {:.1}  p99 {:.1}  mean {:.1}  max {:.1} ms  ({} samples)",
+                p.p50, p.p90, p.p99, p.mean, p.max, p.samples
+            )
+        };
+        let mut rows = vec![(
+            "clients",
+            format!(
+                "requested {}  joined {}  failed {}  dropped {}  in window {}",
+                c.requested, c.joined, c.failed, c.dropped, c.in_window
+            ),
+        )];
         if c.ended > 0 || c.rejoined > 0 {
-            writeln!(
-                o,
-                "  rooms ended     {} end messages, {} rejoins",
-                c.ended, c.rejoined
-            )?;
+            rows.push((
+                "rooms ended",
+                format!("{} end messages, {} rejoins", c.ended, c.rejoined),
+            ));
         }
-        writeln!(o, "  window          {:.1} s", self.window_s)?;
-        writeln!(
-            o,
-            "  inputs          {:.0}/s sent of {:.0}/s nominal ({:.1} %)",
-            self.inputs.per_s,
-            self.inputs.nominal_per_s,
-            self.inputs.ratio * 100.0
-        )?;
-        writeln!(
-            o,
-            "  deltas          {:.2} per client per s",
-            self.deltas.per_client_per_s
-        )?;
-        writeln!(
-            o,
-            "  bytes           {:.0} payload / {:.0} wire per client per s",
-            self.bytes.payload_per_client_per_s, self.bytes.wire_per_client_per_s
-        )?;
+        rows.push(("window", format!("{:.1} s", self.window_s)));
+        rows.push((
+            "inputs",
+            format!(
+                "{:.0}/s sent of {:.0}/s nominal ({:.1} %)",
+                self.inputs.per_s,
+                self.inputs.nominal_per_s,
+                self.inputs.ratio * 100.0
+            ),
+        ));
+        rows.push((
+            "deltas",
+            format!("{:.2} per client per s", self.deltas.per_client_per_s),
+        ));
+        rows.push((
+            "bytes",
+            format!(
+                "{:.0} payload / {:.0} wire per client per s",
+                self.bytes.payload_per_client_per_s, self.bytes.wire_per_client_per_s
+            ),
+        ));
         if let Some(per) = self.bytes.per_changed_entity {
-            writeln!(
-                o,
-                "  delta bytes     {per:.2} per changed entity ({} entities in {} bytes)",
-                self.bytes.changed_entities, self.bytes.delta_payload
-            )?;
+            rows.push((
+                "delta bytes",
+                format!(
+                    "{per:.2} per changed entity ({} entities in {} bytes)",
+                    self.bytes.changed_entities, self.bytes.delta_payload
+                ),
+            ));
         }
         if self.run.game.has_inputs() {
-            writeln!(o, "  input-to-ack    {}", lat(&self.latency_ms))?;
+            rows.push(("input-to-ack", lat(&self.latency_ms)));
         }
         if let Some(cmd) = &self.commands {
             let counts = |m: &BTreeMap<String, u64>| {
@@ -393,53 +411,61 @@ impl Report {
                     .join(", ")
             };
             let refused: u64 = cmd.refused.values().sum();
-            writeln!(
-                o,
-                "  commands        {} sent ({}), {} applied, {} refused{}",
-                cmd.sent,
-                counts(&cmd.by_move),
-                cmd.applied,
-                refused,
-                if refused > 0 {
-                    format!(" ({})", counts(&cmd.refused))
-                } else {
-                    String::new()
-                }
-            )?;
-            writeln!(o, "  command rtt     {}", lat(&cmd.latency_ms))?;
+            rows.push((
+                "commands",
+                format!(
+                    "{} sent ({}), {} applied, {} refused{}",
+                    cmd.sent,
+                    counts(&cmd.by_move),
+                    cmd.applied,
+                    refused,
+                    if refused > 0 {
+                        format!(" ({})", counts(&cmd.refused))
+                    } else {
+                        String::new()
+                    }
+                ),
+            ));
+            rows.push(("command rtt", lat(&cmd.latency_ms)));
         }
-        writeln!(o, "  rtt             {}", lat(&self.rtt_ms))?;
-        writeln!(o, "  delta interval  {}", lat(&self.delta_interval_ms))?;
+        rows.push(("rtt", lat(&self.rtt_ms)));
+        rows.push(("delta interval", lat(&self.delta_interval_ms)));
         let ch = &self.chain;
-        writeln!(
-            o,
-            "  chain           gaps {}  resync requests {}  keyframes {}  unresolved {}",
-            ch.gaps, ch.resync_requests, ch.keyframes, ch.unresolved
-        )?;
-        writeln!(
-            o,
-            "  bot cpu         {:.2} s = {:.2} cores, {:.2} µs per delta received, {:.0} context switches/s ({:.0} voluntary), waited for a core {:.2} s/s",
-            self.bot_cpu.seconds,
-            self.bot_cpu.cores,
-            self.bot_cpu.us_per_delta,
-            self.bot_cpu.switches_per_s,
-            self.bot_cpu.voluntary_switches_per_s,
-            self.bot_cpu.run_queue_wait
-        )?;
+        rows.push((
+            "chain",
+            format!(
+                "gaps {}  resync requests {}  keyframes {}  unresolved {}",
+                ch.gaps, ch.resync_requests, ch.keyframes, ch.unresolved
+            ),
+        ));
+        rows.push((
+            "bot cpu",
+            format!(
+                "{:.2} s = {:.2} cores, {:.2} µs per delta received, {:.0} context switches/s ({:.0} voluntary), waited for a core {:.2} s/s",
+                self.bot_cpu.seconds,
+                self.bot_cpu.cores,
+                self.bot_cpu.us_per_delta,
+                self.bot_cpu.switches_per_s,
+                self.bot_cpu.voluntary_switches_per_s,
+                self.bot_cpu.run_queue_wait
+            ),
+        ));
         if let Some(v) = &self.verify {
-            writeln!(
-                o,
-                "  verify          {} rooms: {} of {} replicas equal the server, {} differ, {} unchecked",
-                v.rooms, v.equal, v.checked, v.mismatched, v.unchecked
-            )?;
+            rows.push((
+                "verify",
+                format!(
+                    "{} rooms: {} of {} replicas equal the server, {} differ, {} unchecked",
+                    v.rooms, v.equal, v.checked, v.mismatched, v.unchecked
+                ),
+            ));
         }
         for (reason, n) in &self.errors {
-            writeln!(o, "  error           {n} x {reason}")?;
+            rows.push(("error", format!("{n} x {reason}")));
         }
         for w in &self.warnings {
-            writeln!(o, "  WARNING         {w}")?;
+            rows.push(("WARNING", w.clone()));
         }
-        Ok(())
+        rows
     }
 }
 
@@ -515,6 +541,7 @@ mod tests {
             verify: None,
             errors: BTreeMap::new(),
             warnings: Vec::new(),
+            series: None,
         }
     }
 

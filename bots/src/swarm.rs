@@ -16,6 +16,10 @@
 //! A light generator ([`SwarmConfig::measure_every`] above 1) keeps all that for one bot in K;
 //! the others send the same inputs and pings but only count their frames and bytes, reading no
 //! more of a message than its tag.
+//!
+//! Besides the window's totals, every shard records the current second of the run's series
+//! ([`crate::series`]) whatever the phase, and folds it into the shared builder once a second;
+//! the live view's p99 and error count come from there.
 
 use crate::behavior::{Behavior, Gunner, Walk};
 use crate::cards::CardPlayer;
@@ -28,6 +32,7 @@ use crate::report::{
     RunInfo, Verify, REPORT_FORMAT,
 };
 use crate::scan::{message_tag, scan_tick, TickScan};
+use crate::series::{histogram, record_us, Interval, Series, SeriesBuilder, SAMPLE_PERIOD};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
@@ -47,9 +52,6 @@ use tickroom_shared::{
 use tokio::sync::{oneshot, watch, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
-
-/// Largest latency a histogram tracks, microseconds (a minute); larger samples are clamped.
-const MAX_TRACKED_US: u64 = 60_000_000;
 
 /// How often each bot pings for a round-trip sample.
 pub const PING_INTERVAL: Duration = Duration::from_secs(1);
@@ -219,16 +221,6 @@ enum Phase {
     Leave,
 }
 
-fn histogram() -> Histogram<u64> {
-    // Fixed, valid bounds (1 µs to a minute, 3 digits): creation cannot fail.
-    Histogram::new_with_bounds(1, MAX_TRACKED_US, 3).expect("valid histogram bounds")
-}
-
-fn record_us(h: &mut Histogram<u64>, d: Duration) {
-    let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-    h.saturating_record(us.clamp(1, MAX_TRACKED_US));
-}
-
 /// Counters everyone may read at any time (progress display, phase waits).
 #[derive(Default)]
 struct Live {
@@ -248,8 +240,6 @@ struct Live {
 /// One shard's live view, read by [`Swarm::progress`].
 struct ShardLive {
     messages: AtomicU64,
-    /// Input-to-ack latency since the last progress reading.
-    recent: Mutex<Histogram<u64>>,
 }
 
 /// One bot's replica check.
@@ -276,6 +266,8 @@ struct Shared {
     /// Per room, the latest tick at which a bot saw its stop acked: from that tick on, the room's
     /// world is static, so a replica at or past it must equal any later keyframe.
     still_from: Mutex<HashMap<RoomId, Tick>>,
+    /// The run over time: every shard folds its period in once per [`SAMPLE_PERIOD`].
+    series: Mutex<SeriesBuilder>,
 }
 
 /// What one shard measured; merged into the report.
@@ -295,6 +287,8 @@ struct Metrics {
     chain: Chain,
     forgotten_inputs: u64,
     errors: BTreeMap<String, u64>,
+    /// The current period of the series, recorded whatever the phase.
+    period: Interval,
 }
 
 impl Metrics {
@@ -315,6 +309,7 @@ impl Metrics {
             chain: Chain::default(),
             forgotten_inputs: 0,
             errors: BTreeMap::new(),
+            period: Interval::new(),
         }
     }
 
@@ -344,6 +339,22 @@ impl Metrics {
 
     fn error(&mut self, reason: String) {
         *self.errors.entry(reason).or_default() += 1;
+    }
+
+    /// A delta (or, listening, a frame) arrived at `now`: counted, and timed against the
+    /// client's previous one (`last`).
+    fn delta(&mut self, last: &mut Option<Instant>, now: Instant, recording: bool) {
+        self.period.counts.deltas += 1;
+        if let Some(prev) = *last {
+            self.period.delta_interval(now - prev);
+            if recording {
+                record_us(&mut self.interval, now - prev);
+            }
+        }
+        if recording {
+            self.deltas += 1;
+        }
+        *last = Some(now);
     }
 }
 
@@ -394,9 +405,12 @@ pub struct Progress {
     pub connected: u64,
     /// Messages received since the start, all bots.
     pub messages: u64,
-    /// Input-to-ack p99 (command round-trip p99 in games without inputs) since the previous
-    /// call, milliseconds (`None` without samples).
+    /// Input-to-ack p99 (command round-trip p99 in games without inputs) of the latest
+    /// complete second of the series, milliseconds (`None` without samples).
     pub recent_p99_ms: Option<f64>,
+    /// Errors other than failed joins and drops (the server's `Error` messages, a bot thread's
+    /// failure) up to the latest complete second.
+    pub errors: u64,
 }
 
 /// The bot process at one edge of the window. Without `/proc` the figures read zero rather than
@@ -479,6 +493,7 @@ impl Swarm {
             group_ready: Notify::new(),
             checks: Mutex::new(Vec::new()),
             still_from: Mutex::new(HashMap::new()),
+            series: Mutex::new(SeriesBuilder::new(threads, SAMPLE_PERIOD)),
         });
         let (phase, phase_rx) = watch::channel(Phase::Warmup);
         let mut shards = Vec::new();
@@ -486,7 +501,6 @@ impl Swarm {
         for shard in 0..threads {
             let live = Arc::new(ShardLive {
                 messages: AtomicU64::new(0),
-                recent: Mutex::new(histogram()),
             });
             let (tx, rx) = oneshot::channel();
             let (shared, live2, phase_rx) = (shared.clone(), live.clone(), phase_rx.clone());
@@ -513,26 +527,28 @@ impl Swarm {
         &self.shared.config
     }
 
-    /// Current counts and the recent input-to-ack p99 (which this call resets).
+    /// Current counts and the latest second's input-to-ack p99.
     pub fn progress(&self) -> Progress {
         let live = &self.shared.live;
-        let mut recent = histogram();
-        let mut messages = 0;
-        for (shard, _) in &self.shards {
-            messages += shard.messages.load(Relaxed);
-            let mut h = shard.recent.lock().unwrap_or_else(PoisonError::into_inner);
-            // Same bounds on both sides, so adding cannot fail.
-            let _ = recent.add(&*h);
-            h.reset();
-        }
+        let messages = self
+            .shards
+            .iter()
+            .map(|(shard, _)| shard.messages.load(Relaxed))
+            .sum();
+        let series = self
+            .shared
+            .series
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let latest = series.points().last().map(|p| &p.latency_ms);
         Progress {
             joined: live.joined.load(Relaxed),
             failed: live.failed.load(Relaxed),
             dropped: live.dropped.load(Relaxed),
             connected: live.connected.load(Relaxed),
             messages,
-            recent_p99_ms: (!recent.is_empty())
-                .then(|| recent.value_at_quantile(0.99) as f64 / 1000.0),
+            recent_p99_ms: latest.filter(|l| l.samples > 0).map(|l| l.p99),
+            errors: series.errors(),
         }
     }
 
@@ -773,9 +789,30 @@ impl Swarm {
             verify: self.verify.clone(),
             errors,
             warnings: Vec::new(),
+            series: Some(self.series()),
         };
         report.assess();
         report
+    }
+
+    /// The series so far (every point, once the shards ended) and the window's place in it.
+    fn series(&self) -> Series {
+        let t0 = self.shared.t0;
+        let since = |edge: &Option<WindowEdge>| {
+            edge.as_ref()
+                .map(|e| e.at.saturating_duration_since(t0).as_secs_f64())
+        };
+        Series {
+            period_s: SAMPLE_PERIOD.as_secs_f64(),
+            window_from_s: since(&self.window),
+            window_to_s: since(&self.window_end),
+            points: self
+                .shared
+                .series
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .finish(),
+        }
     }
 }
 
@@ -808,9 +845,16 @@ fn run_shard(
             return;
         }
     };
+    // However the shard ends (even by a panic), the series stops waiting for it.
+    let _done = ShardDone {
+        shard,
+        shared: shared.clone(),
+    };
     let metrics = Rc::new(RefCell::new(Metrics::new()));
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async {
+    let (stop, stopped) = oneshot::channel();
+    let sampler = sample_periods(shard, &shared, &metrics, stopped);
+    let bots = async {
         let mut tasks = Vec::new();
         for index in (shard..shared.config.clients).step_by(threads) {
             let bot = Bot {
@@ -825,13 +869,80 @@ fn run_shard(
         for t in tasks {
             // A bot that panicked is a bug; count it so the report shows it rather than hide it.
             if t.await.is_err() {
-                metrics.borrow_mut().error("bot task panicked".into());
+                let mut m = metrics.borrow_mut();
+                m.error("bot task panicked".into());
+                m.period.counts.errors += 1;
             }
         }
+        // The sampler is joined below, so it is still listening.
+        let _ = stop.send(());
+    };
+    local.block_on(&runtime, async {
+        tokio::join!(bots, sampler);
     });
     let m = std::mem::replace(&mut *metrics.borrow_mut(), Metrics::new());
     // The receiver only goes away if the swarm was dropped; nothing to report then.
     let _ = done.send(m);
+}
+
+/// Tells the series that a shard ended, when dropped.
+struct ShardDone {
+    shard: usize,
+    shared: Arc<Shared>,
+}
+
+impl Drop for ShardDone {
+    fn drop(&mut self) {
+        self.shared
+            .series
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .shard_done(self.shard);
+    }
+}
+
+/// Folds the shard's current period into the series at every [`SAMPLE_PERIOD`] of the swarm's
+/// clock (so all shards' periods line up), and a last time when `stop` fires, if that last
+/// stretch covers half a period or more (a shorter one would give noisy rates; its counts are
+/// in the report's totals anyway).
+async fn sample_periods(
+    shard: usize,
+    shared: &Shared,
+    metrics: &RefCell<Metrics>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let t0 = shared.t0;
+    let period = SAMPLE_PERIOD.as_secs_f64();
+    let mut ticks = tokio::time::interval_at(t0 + SAMPLE_PERIOD, SAMPLE_PERIOD);
+    // A stalled thread reports one longer period (rates use the time it covered), not a burst.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut last = Instant::now();
+    let fold = |index: u64, now: Instant, last: Instant| {
+        let mut m = metrics.borrow_mut();
+        shared
+            .series
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(shard, index, now - last, &mut m.period);
+    };
+    loop {
+        tokio::select! {
+            due = ticks.tick() => {
+                let now = Instant::now();
+                let index = ((due - t0).as_secs_f64() / period).round() as u64;
+                fold(index, now, last);
+                last = now;
+            }
+            _ = &mut stop => {
+                let now = Instant::now();
+                if now - last >= SAMPLE_PERIOD / 2 {
+                    let index = ((now - t0).as_secs_f64() / period).ceil() as u64;
+                    fold(index, now, last);
+                }
+                return;
+            }
+        }
+    }
 }
 
 /// One bot's fixed context.
@@ -852,6 +963,9 @@ enum End {
     /// Anything else, with the reason for the report.
     Dropped(String),
 }
+
+/// Bytes of the masking key every client-to-server WebSocket frame carries after its header.
+const MASK_LEN: u64 = 4;
 
 /// WebSocket frame header bytes for a server-to-client (unmasked) payload of `len` bytes.
 fn header_len(len: usize) -> u64 {
@@ -967,13 +1081,20 @@ impl Bot {
         let live = &shared.live;
         live.joined.fetch_add(1, Relaxed);
         live.connected.fetch_add(1, Relaxed);
+        {
+            let period = &mut self.metrics.borrow_mut().period;
+            period.counts.joins += 1;
+            period.connected += 1;
+        }
         let dropped = loop {
             match self.play(conn, player, &mut rng, &mut cards).await {
                 End::Ended if *self.phase.borrow() < Phase::Leave => {
                     cards.reset();
                     match tokio::time::timeout(config.join_timeout, self.join(true)).await {
                         Ok(Ok(joined)) => {
-                            self.metrics.borrow_mut().rejoined += 1;
+                            let mut m = self.metrics.borrow_mut();
+                            m.rejoined += 1;
+                            m.period.counts.joins += 1;
                             (conn, player) = joined;
                         }
                         Ok(Err(reason)) => break Some(format!("rejoining: {reason}")),
@@ -985,9 +1106,12 @@ impl Bot {
             }
         };
         live.connected.fetch_sub(1, Relaxed);
+        let mut m = self.metrics.borrow_mut();
+        m.period.connected -= 1;
         if let Some(reason) = dropped {
             live.dropped.fetch_add(1, Relaxed);
-            self.metrics.borrow_mut().error(reason);
+            m.error(reason);
+            m.period.counts.drops += 1;
         }
     }
 
@@ -1050,7 +1174,9 @@ impl Bot {
 
     fn fail(&self, reason: String) {
         self.shared.live.failed.fetch_add(1, Relaxed);
-        self.metrics.borrow_mut().error(reason);
+        let mut m = self.metrics.borrow_mut();
+        m.error(reason);
+        m.period.counts.failed += 1;
     }
 
     /// Connects and takes a seat; returns once the join snapshot is applied. A rejoin (after the
@@ -1250,7 +1376,7 @@ impl Bot {
                             seq: InputSeq(seq),
                             input: last.still(),
                         };
-                        if let Err(e) = send(&mut ws, &stop).await {
+                        if let Err(e) = send(&mut ws, &stop, &self.metrics).await {
                             return End::Dropped(e);
                         }
                     } else {
@@ -1268,7 +1394,7 @@ impl Bot {
                     }
                     if !listen {
                         // The server frees the seat at once; a failure here only means it is gone.
-                        let _ = send(&mut ws, &Out::Leave).await;
+                        let _ = send(&mut ws, &Out::Leave, &self.metrics).await;
                     }
                     let _ = ws.close(None).await;
                     return End::Left;
@@ -1277,7 +1403,7 @@ impl Bot {
             let recording = phase == Phase::Window;
             let done = std::mem::take(&mut reply);
             if done.resync {
-                if let Err(e) = send(&mut ws, &Out::Resync).await {
+                if let Err(e) = send(&mut ws, &Out::Resync, &self.metrics).await {
                     return End::Dropped(e);
                 }
             }
@@ -1286,7 +1412,7 @@ impl Bot {
                     id,
                     command: play.command(),
                 };
-                if let Err(e) = send(&mut ws, &command).await {
+                if let Err(e) = send(&mut ws, &command, &self.metrics).await {
                     return End::Dropped(e);
                 }
                 if recording {
@@ -1320,11 +1446,12 @@ impl Bot {
                     let seq = round.next_seq;
                     round.next_seq += 1;
                     let at = Instant::now();
-                    if let Err(e) = send(&mut ws, &Out::Input { seq: InputSeq(seq), input }).await {
+                    if let Err(e) = send(&mut ws, &Out::Input { seq: InputSeq(seq), input }, &self.metrics).await {
                         return End::Dropped(e);
                     }
                     round.last_input = Some(input);
                     let mut m = self.metrics.borrow_mut();
+                    m.period.counts.inputs += 1;
                     if tracking {
                         if round.pending.len() >= MAX_PENDING {
                             round.pending.pop_front();
@@ -1338,7 +1465,7 @@ impl Bot {
                 }
                 _ = pings.tick(), if !listen => {
                     let echo = Instant::now().saturating_duration_since(shared.t0).as_micros() as u64;
-                    if let Err(e) = send(&mut ws, &Out::Ping { echo }).await {
+                    if let Err(e) = send(&mut ws, &Out::Ping { echo }, &self.metrics).await {
                         return End::Dropped(e);
                     }
                     // A safety net for cards: decide again even if no message came.
@@ -1348,7 +1475,7 @@ impl Bot {
                 }
                 _ = chats.tick(), if chatty && phase < Phase::Frozen => {
                     let text = format!("hello from bot{}", self.index);
-                    if let Err(e) = send(&mut ws, &Out::Chat { text }).await {
+                    if let Err(e) = send(&mut ws, &Out::Chat { text }, &self.metrics).await {
                         return End::Dropped(e);
                     }
                 }
@@ -1357,8 +1484,11 @@ impl Bot {
                     let bytes = match frame {
                         Some(Ok(Message::Binary(bytes))) => bytes,
                         Some(Ok(Message::Ping(p) | Message::Pong(p))) => {
+                            let wire = p.len() as u64 + header_len(p.len());
+                            let mut m = self.metrics.borrow_mut();
+                            m.period.counts.wire_in += wire;
                             if recording {
-                                self.metrics.borrow_mut().wire += p.len() as u64 + header_len(p.len());
+                                m.wire += wire;
                             }
                             continue;
                         }
@@ -1393,19 +1523,16 @@ impl Bot {
         let now = frame.now;
         let mut m = self.metrics.borrow_mut();
         let len = frame.bytes.len() as u64;
+        let wire = len + header_len(frame.bytes.len());
+        m.period.counts.payload_in += len;
+        m.period.counts.wire_in += wire;
         if frame.recording {
             m.payload += len;
-            m.wire += len + header_len(frame.bytes.len());
+            m.wire += wire;
         }
         let mut reply = Reply::default();
         if frame.listen {
-            if frame.recording {
-                m.deltas += 1;
-                if let Some(prev) = round.last_delta {
-                    record_us(&mut m.interval, now - prev);
-                }
-            }
-            round.last_delta = Some(now);
+            m.delta(&mut round.last_delta, now, frame.recording);
             return Ok(reply);
         }
         if !frame.measuring {
@@ -1413,6 +1540,7 @@ impl Bot {
             // command results, the end of its room, anything unknown) takes the full path below.
             match message_tag(frame.bytes) {
                 Some(server_tag::DELTA) => {
+                    m.period.counts.deltas += 1;
                     if frame.recording {
                         m.deltas += 1;
                     }
@@ -1446,17 +1574,13 @@ impl Bot {
         let player = &mut round.player;
         let state = match player.handle(&msg) {
             PlayerEvent::Delta(..) => {
+                m.delta(&mut round.last_delta, now, frame.recording);
                 if frame.recording {
-                    m.deltas += 1;
-                    if let Some(prev) = round.last_delta {
-                        record_us(&mut m.interval, now - prev);
-                    }
                     if let ServerMsg::Delta { segments, .. } = &msg {
                         m.delta_payload += len;
                         m.changed += segments.iter().map(|s| s.changed.len() as u64).sum::<u64>();
                     }
                 }
-                round.last_delta = Some(now);
                 true
             }
             PlayerEvent::Snapshot(..) => {
@@ -1495,6 +1619,7 @@ impl Bot {
             }
             PlayerEvent::Error(code, message) => {
                 m.error(format!("server error {code:?}: {}", short(&message)));
+                m.period.counts.errors += 1;
                 false
             }
             PlayerEvent::Redirect { url, .. } => {
@@ -1505,14 +1630,7 @@ impl Bot {
             }
             PlayerEvent::CommandResult { id, refusal } => {
                 if let Some(outcome) = cards.on_result(id, refusal.as_ref(), now) {
-                    record_us(
-                        &mut self
-                            .live
-                            .recent
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner),
-                        outcome.latency,
-                    );
+                    m.period.latency(outcome.latency);
                     if frame.recording {
                         record_us(&mut m.commands.latency, outcome.latency);
                         match outcome.refused {
@@ -1561,7 +1679,6 @@ impl Bot {
         frame: &Frame<'_>,
         m: &mut Metrics,
     ) {
-        let mut recent = None;
         while let Some(&(seq, at)) = pending.front() {
             if seq > ack.0 {
                 break;
@@ -1571,13 +1688,7 @@ impl Bot {
             if frame.recording {
                 record_us(&mut m.latency, latency);
             }
-            let h = recent.get_or_insert_with(|| {
-                self.live
-                    .recent
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-            });
-            record_us(h, latency);
+            m.period.latency(latency);
         }
     }
 
@@ -1605,15 +1716,11 @@ impl Bot {
                 return reply;
             }
             Some(_) => {
+                m.delta(&mut round.last_delta, frame.now, frame.recording);
                 if frame.recording {
-                    m.deltas += 1;
-                    if let Some(prev) = round.last_delta {
-                        record_us(&mut m.interval, frame.now - prev);
-                    }
                     m.delta_payload += frame.bytes.len() as u64;
                     m.changed += scan.changed;
                 }
-                round.last_delta = Some(frame.now);
             }
         }
         light.tick = Some(scan.tick);
@@ -1637,12 +1744,22 @@ struct Frame<'a> {
     commanding: bool,
 }
 
-/// Encodes and sends one message; the error as text for the report.
-async fn send(ws: &mut crate::connection::WsStream, msg: &Out) -> Result<(), String> {
+/// Encodes and sends one message, counting its bytes in the series; the error as text for the
+/// report.
+async fn send(
+    ws: &mut crate::connection::WsStream,
+    msg: &Out,
+    metrics: &RefCell<Metrics>,
+) -> Result<(), String> {
     let bytes = tickroom_shared::encode(msg).map_err(|e| format!("encode: {e}"))?;
+    let len = bytes.len();
     ws.send(Message::Binary(bytes.into()))
         .await
-        .map_err(|e| format!("send: {}", short(&e.to_string())))
+        .map_err(|e| format!("send: {}", short(&e.to_string())))?;
+    let counts = &mut metrics.borrow_mut().period.counts;
+    counts.payload_out += len as u64;
+    counts.wire_out += len as u64 + header_len(len) + MASK_LEN;
+    Ok(())
 }
 
 /// Error text cut to a length that keeps the report's error list readable.

@@ -3,6 +3,7 @@
 //!
 //! Correctness only, never timing: the windows are short and the assertions hold for any length.
 
+use std::process::Command;
 use std::time::Duration;
 use tickroom_bots::swarm::{Decode, Placement, Swarm, SwarmConfig};
 use tickroom_bots::{Game, Report};
@@ -147,4 +148,120 @@ async fn shooter_bots_send_inputs_and_count_bytes() {
     assert!(report.inputs.sent > 0, "{table}");
     assert!(report.latency_ms.samples > 0, "{table}");
     assert!(report.bytes.payload_per_client_per_s > 0.0, "{table}");
+}
+
+/// The `tickroom-bots` binary: a short arena run writes the JSON report with its series and a
+/// self-contained HTML page (summary and charts, nothing fetched from the network); `compare`
+/// exits 0 on the same report, 1 when B got worse, 2 on a file that is no report.
+#[test]
+fn the_cli_writes_json_and_html_reports_and_compare_gates_on_regressions() {
+    let server = server();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bots-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let (json, html) = (dir.join("a.json"), dir.join("a.html"));
+    let bots = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_tickroom-bots"))
+            .args(args)
+            .output()
+            .expect("tickroom-bots runs")
+    };
+    let url = format!("ws://{}/ws", server.addr);
+    let run = bots(&[
+        "--url".as_ref(),
+        url.as_ref(),
+        "--clients".as_ref(),
+        "6".as_ref(),
+        "--ramp".as_ref(),
+        "100".as_ref(),
+        "--warmup".as_ref(),
+        "0.5".as_ref(),
+        "--duration".as_ref(),
+        "2.5".as_ref(),
+        "--json".as_ref(),
+        json.as_os_str(),
+        "--html".as_ref(),
+        html.as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let report: Report =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report"))
+            .expect("a report");
+    let series = report.series.as_ref().expect("the report has its series");
+    assert!(!series.points.is_empty(), "{series:?}");
+    let (Some(from), Some(to)) = (series.window_from_s, series.window_to_s) else {
+        panic!("the window is marked: {series:?}");
+    };
+    assert!(from < to, "{series:?}");
+    let joins: u64 = series.points.iter().map(|p| p.joins).sum();
+    assert_eq!(joins, 6, "every join is in the series: {series:?}");
+    assert!(
+        series
+            .points
+            .iter()
+            .any(|p| p.latency_ms.samples > 0 && p.deltas_per_s > 0.0),
+        "{series:?}"
+    );
+
+    let page = std::fs::read_to_string(&html).expect("the HTML report");
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert_eq!(page.matches("<svg").count(), 6, "six charts");
+    assert!(
+        page.contains("Input-to-ack latency (ms)"),
+        "the latency chart"
+    );
+    assert!(page.contains("<th>input-to-ack</th>"), "the summary table");
+    assert!(
+        page.contains("<th>delta interval</th>"),
+        "the summary table"
+    );
+    for fetch in ["<script", "<link", "<img", " src=", "@import", "url("] {
+        assert!(!page.contains(fetch), "nothing to fetch: found {fetch}");
+    }
+    assert_eq!(
+        page.matches("http").count(),
+        page.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
+        "the only URLs are SVG namespaces"
+    );
+
+    let same = bots(&["compare".as_ref(), json.as_os_str(), json.as_os_str()]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    assert!(String::from_utf8_lossy(&same.stdout).contains("nothing got worse"));
+
+    let mut worse: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report"))
+            .expect("JSON");
+    let p99 = worse["latency_ms"]["p99"].as_f64().expect("a p99");
+    worse["latency_ms"]["p99"] = (p99 * 3.0 + 10.0).into();
+    worse["clients"]["dropped"] = 1.into();
+    let b = dir.join("b.json");
+    std::fs::write(&b, worse.to_string()).expect("written");
+    let regressed = bots(&["compare".as_ref(), json.as_os_str(), b.as_os_str()]);
+    let table = String::from_utf8_lossy(&regressed.stdout);
+    assert_eq!(regressed.status.code(), Some(1), "{table}");
+    assert!(table.contains("2 figures got worse"), "{table}");
+    let improved = bots(&["compare".as_ref(), b.as_os_str(), json.as_os_str()]);
+    assert_eq!(
+        improved.status.code(),
+        Some(0),
+        "B better than A is no regression"
+    );
+
+    let other = dir.join("other.json");
+    std::fs::write(&other, r#"{"mode": "seated"}"#).expect("written");
+    let refused = bots(&["compare".as_ref(), json.as_os_str(), other.as_os_str()]);
+    assert_eq!(refused.status.code(), Some(2));
+    // The scratch files only help debugging a failure; leaving them is harmless.
+    let _ = std::fs::remove_dir_all(&dir);
 }

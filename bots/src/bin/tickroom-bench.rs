@@ -131,7 +131,7 @@ struct Row {
     /// Machine-wide busy cores in the window, and what neither the server nor the bots used.
     machine_busy_cores: f64,
     other_cores: f64,
-    /// The bots' full report.
+    /// The bots' report (without its series over time).
     bots: Report,
     /// The raw floor at the same client count.
     floor: Option<Floor>,
@@ -390,8 +390,11 @@ async fn run_point(args: &Args, clients: usize) -> anyhow::Result<Row> {
         .since(&sched0);
     let machine1 = machine_jiffies();
     let stats1 = get_stats(port)?;
-    let bots = swarm.finish().await;
+    let mut bots = swarm.finish().await;
     server.stop();
+    // The results file keeps the window's figures per client count; a series per row would
+    // multiply its size for charts the bench does not draw (`tickroom-bots --json` keeps it).
+    bots.series = None;
 
     let empty = Vec::new();
     let rooms0: BTreeMap<u64, &Value> = stats0["rooms"]

@@ -1,14 +1,17 @@
 //! `tickroom-bots`: load-test a tickroom server with thousands of bot clients.
 //!
 //! The bots ramp in, warm up, are measured over a window, optionally check their replicas
-//! against the server's world, leave, and print a table (and, with `--json`, a report file).
-//! `--game` picks what they play: arena (the benchmark workload), cards or shooter.
+//! against the server's world, leave, and print a table (and, with `--json`, a report file;
+//! with `--html`, a page with the table and charts over time). `--game` picks what they play:
+//! arena (the benchmark workload), cards or shooter. `tickroom-bots compare A.json B.json`
+//! tells what got better or worse between two reports (exit status 1 when something got worse).
 //! See `bench/README.md` for how the benchmark uses it.
 
 use anyhow::{bail, Context as _};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 use tickroom_bots::swarm::{Decode, Placement, Swarm, SwarmConfig};
 use tickroom_bots::{Behavior, Game};
@@ -46,7 +49,52 @@ fn parse_options(s: &str) -> Result<serde_json::Value, String> {
 /// shooter: the arena walk plus a random aim and trigger, 30 inputs/s; reports bytes per client
 /// per second under spatial interest.
 #[derive(Debug, Parser)]
-#[command(name = "tickroom-bots", version)]
+#[command(
+    name = "tickroom-bots",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compare two JSON reports: what got better or worse from A to B.
+    ///
+    /// A and B are `tickroom-bots --json` reports or `tickroom-bench` results (runs paired by
+    /// client count). For each key figure: A, B, the change and whether it got better or worse.
+    /// Exit status: 0 when nothing got worse beyond the tolerance, 1 when something did, 2 when
+    /// the files cannot be compared.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// File A: the base (e.g. the previous commit's run).
+    a: PathBuf,
+    /// File B: the change.
+    b: PathBuf,
+    /// How far a figure may move, in percent of A, and still count as the same (latencies
+    /// must also move by more than 1 ms).
+    #[arg(long, default_value_t = 10.0, value_parser = parse_tolerance)]
+    tolerance: f64,
+}
+
+/// Parses `--tolerance`: a percentage, 0 or more.
+fn parse_tolerance(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t >= 0.0 && t.is_finite() => Ok(t),
+        Ok(_) => Err("the tolerance is a percentage, 0 or more".into()),
+        Err(e) => Err(format!("not a number: {e}")),
+    }
+}
+
+/// A measured run's options.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Server WebSocket URL.
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
@@ -114,6 +162,10 @@ struct Args {
     /// Write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Write the report as one self-contained HTML page to this file: the table, then charts
+    /// of the run second by second.
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 /// Updates the bar every half second until `until`.
@@ -140,15 +192,64 @@ async fn wait_showing(swarm: &Swarm, bar: &ProgressBar, phase: &str, until: Inst
             .map_or_else(|| "-".to_owned(), |v| format!("{v:.1} ms"));
         let left = until.saturating_duration_since(now).as_secs();
         bar.set_message(format!(
-            "{phase} {left:>3}s | joined {} failed {} dropped {} | {rate:>8.0} msg/s | {what} p99 {p99}",
-            p.joined, p.failed, p.dropped
+            "{phase} {left:>3}s | joined {} failed {} dropped {} errors {} | {rate:>8.0} msg/s | {what} p99 {p99}",
+            p.joined, p.failed, p.dropped, p.errors
         ));
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Compare(args)) => Ok(compare(&args)),
+        None => {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the runtime")?
+                .block_on(run(cli.run))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `tickroom-bots compare`: prints the comparison; the exit status says whether anything got
+/// worse (1) or the files could not be compared (2).
+fn compare(args: &CompareArgs) -> ExitCode {
+    let read = |path: &Path| -> anyhow::Result<serde_json::Value> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+    };
+    let result = (|| -> anyhow::Result<_> {
+        let (a, b) = (read(&args.a)?, read(&args.b)?);
+        tickroom_bots::compare::compare(&a, &b, args.tolerance).with_context(|| {
+            format!(
+                "cannot compare {} with {}",
+                args.a.display(),
+                args.b.display()
+            )
+        })
+    })();
+    match result {
+        Ok(comparison) => {
+            println!("A: {}\nB: {}", args.a.display(), args.b.display());
+            print!("{}", comparison.table());
+            if comparison.worse().is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A measured run: ramp, warm-up, window, optional replica check, the table and the files.
+async fn run(args: Args) -> anyhow::Result<()> {
     let placement = match (args.listen, args.room, args.room_size) {
         (true, _, _) => Placement::Listen,
         (false, Some(id), _) => Placement::Room(RoomId(id)),
@@ -224,6 +325,10 @@ async fn main() -> anyhow::Result<()> {
         let json = serde_json::to_string_pretty(&report).context("cannot encode the report")?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        let page = tickroom_bots::html::render(&report).context("cannot draw the report")?;
+        std::fs::write(path, page).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if report.clients.joined == 0 {
         bail!("no client joined");
