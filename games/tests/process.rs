@@ -546,3 +546,211 @@ async fn upgrades_after_sigterm_get_503_while_connections_drain() {
     }
     assert!(server.exits_zero(), "exit status not 0");
 }
+
+/// Cluster mode, with nodes as real processes: a crash (SIGKILL), a stall (SIGSTOP) and a drain
+/// (SIGTERM) are what a process does, so they are tested on processes, with a real
+/// `redis-server` started on a free loopback port.
+mod cluster {
+    use super::{Server, PATIENCE};
+    use std::time::{Duration, Instant};
+    use tickroom_shared::ErrorCode;
+    use tickroom_tests::redis::RedisServer;
+    use tickroom_tests::{Client, Join};
+
+    /// Lease and sweep of every node here, in seconds.
+    const LEASE: f64 = 1.5;
+    const REAP: f64 = 0.3;
+
+    fn node(redis: &RedisServer, prefix: &str, id: &str) -> Server {
+        Server::start(&[
+            "--cluster-redis",
+            &redis.url(),
+            "--cluster-prefix",
+            prefix,
+            "--node-id",
+            id,
+            "--cluster-lease",
+            &LEASE.to_string(),
+            "--cluster-reap-interval",
+            &REAP.to_string(),
+        ])
+    }
+
+    /// The `(room, node)` pairs a node lists at `/api/rooms`.
+    fn listed(server: &Server) -> Vec<(u64, String)> {
+        let body = server.get("/api/rooms").unwrap_or_default();
+        let rooms: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        rooms
+            .as_array()
+            .map(|rooms| {
+                rooms
+                    .iter()
+                    .filter_map(|r| Some((r["id"].as_u64()?, r["node"].as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A metric's value from `/metrics` (0 when absent).
+    fn metric(server: &Server, name: &str) -> f64 {
+        let text = server.get("/metrics").unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    fn signal(server: &Server, signal: libc::c_int) {
+        // SAFETY: kill(2) on our own child's PID with a valid signal has no memory effects.
+        assert_eq!(unsafe { libc::kill(server.pid(), signal) }, 0);
+    }
+
+    fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Duration {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < PATIENCE, "never happened: {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        start.elapsed()
+    }
+
+    async fn three(redis: &RedisServer, prefix: &str) -> [Server; 3] {
+        let nodes = ["a", "b", "c"].map(|id| node(redis, prefix, id));
+        wait_for("every node sees three", || {
+            nodes
+                .iter()
+                .all(|n| metric(n, "tickroom_cluster_nodes") == 3.0)
+        });
+        nodes
+    }
+
+    /// SIGKILL node a: the directory drops it and its rooms within lease + sweep, new quick
+    /// matches go to the other nodes, and a reconnect to its room is told the room is lost.
+    #[tokio::test]
+    async fn a_killed_node_leaves_the_directory_and_its_rooms_are_lost() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let [mut a, b, c] = three(&redis, "kill").await;
+        let ann = Client::join_following(&a.url(), Join::create("ann"))
+            .await
+            .expect("ann creates a room on a");
+        assert!(ann.hops.is_empty());
+        let token = ann.welcomed().token.clone();
+        assert_eq!(listed(&b), [(u64::from(ann.room().0), "a".to_owned())]);
+
+        signal(&a, libc::SIGKILL);
+        let killed = Instant::now();
+        // Only a failure to reap makes these waits run out.
+        let gone = wait_for("the directory holds nothing of a", || {
+            let keys = redis.command("KEYS kill:*");
+            !keys.contains("node:a") && !keys.contains("node-rooms:a")
+        });
+        wait_for("no room of a is listed", || {
+            listed(&b).iter().all(|(_, node)| node != "a")
+        });
+        let listed_gone = killed.elapsed();
+        eprintln!(
+            "node a left the directory {gone:?} after SIGKILL, and the listing {listed_gone:?} \
+             after (lease {LEASE} s, sweep {REAP} s, /api/rooms cached 1 s); reaped by b {} c {}",
+            metric(&b, "tickroom_cluster_reaped_nodes_total"),
+            metric(&c, "tickroom_cluster_reaped_nodes_total")
+        );
+        assert_eq!(
+            metric(&b, "tickroom_cluster_reaped_nodes_total")
+                + metric(&c, "tickroom_cluster_reaped_nodes_total"),
+            1.0,
+            "one node reaped a once"
+        );
+        assert!(a.child.try_wait().expect("wait").is_some(), "a is dead");
+
+        let bo = Client::join_following(&b.url(), Join::create("bo"))
+            .await
+            .expect("a new room after a died");
+        assert!(
+            listed(&c).contains(&(u64::from(bo.room().0), "b".to_owned()))
+                || listed(&c).contains(&(u64::from(bo.room().0), "c".to_owned())),
+            "the new room is on b or c: {:?}",
+            listed(&c)
+        );
+        let err = Client::join_following(&c.url(), Join::resume(&token))
+            .await
+            .err()
+            .map(|(code, _)| code);
+        assert_eq!(
+            err,
+            Some(ErrorCode::RoomLost),
+            "a reconnect to a's room is told it is lost"
+        );
+    }
+
+    /// SIGSTOP shorter than the lease reaps nothing; longer, the node is reaped, and when it
+    /// resumes it registers again and republishes the room it really still runs.
+    #[tokio::test]
+    async fn a_stall_shorter_than_the_lease_reaps_nothing_and_a_longer_one_is_repaired() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let [a, b, _c] = three(&redis, "stall").await;
+        let mut ann = Client::join_following(&a.url(), Join::create("ann"))
+            .await
+            .expect("ann creates a room on a");
+        let room = (u64::from(ann.room().0), "a".to_owned());
+
+        signal(&a, libc::SIGSTOP);
+        let stopped = Instant::now();
+        while stopped.elapsed() < Duration::from_secs_f64(LEASE / 3.0) {
+            assert!(
+                listed(&b).contains(&room),
+                "a's room vanished during a short stall"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        signal(&a, libc::SIGCONT);
+        // Several sweeps by b and c after the stall; a renews meanwhile.
+        std::thread::sleep(Duration::from_secs_f64(REAP * 4.0));
+        assert!(listed(&b).contains(&room));
+        assert_eq!(metric(&b, "tickroom_cluster_reaped_nodes_total"), 0.0);
+        assert_eq!(metric(&a, "tickroom_cluster_registrations_total"), 1.0);
+
+        signal(&a, libc::SIGSTOP);
+        wait_for("a is reaped during a long stall", || {
+            !listed(&b).contains(&room)
+        });
+        signal(&a, libc::SIGCONT);
+        let back = wait_for("a republishes its room", || listed(&b).contains(&room));
+        eprintln!("a's room was listed again {back:?} after SIGCONT");
+        assert_eq!(metric(&a, "tickroom_cluster_registrations_total"), 2.0);
+        // The room really is there: its player still plays in it.
+        ann.ticks(30).await;
+    }
+
+    /// SIGTERM: the node drains (its players get 1001), leaves the directory at once rather than
+    /// when its lease would lapse, and exits 0.
+    #[tokio::test]
+    async fn a_terminated_node_drains_and_leaves_the_directory() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let [mut a, b, _c] = three(&redis, "drain").await;
+        let mut ann = Client::join_following(&a.url(), Join::create("ann"))
+            .await
+            .expect("ann creates a room on a");
+        a.terminate();
+        let close = ann.until_closed().await.map(|(code, _)| code);
+        assert_eq!(close, Some(1001));
+        assert!(a.exits_zero());
+        wait_for("b sees two nodes", || {
+            metric(&b, "tickroom_cluster_nodes") == 2.0
+        });
+        assert!(
+            listed(&b).is_empty(),
+            "a's room left with it: {:?}",
+            listed(&b)
+        );
+        assert_eq!(
+            metric(&b, "tickroom_cluster_reaped_nodes_total"),
+            0.0,
+            "a left; nobody reaped it"
+        );
+    }
+}

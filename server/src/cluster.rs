@@ -56,6 +56,9 @@ pub struct ClusterNode {
     removals: BTreeSet<RoomId>,
     last_reap: Option<Instant>,
     draining: bool,
+    /// An upkeep round is queued or running. A timer that fell behind (the process was stopped)
+    /// fires several times at once; each would register with the state of before the first.
+    maintaining: bool,
 }
 
 impl ClusterNode {
@@ -72,6 +75,7 @@ impl ClusterNode {
             removals: BTreeSet::new(),
             last_reap: None,
             draining: false,
+            maintaining: false,
         }
     }
 
@@ -106,6 +110,9 @@ impl ClusterNode {
 
     /// One round of upkeep: connect, register or renew, repair, sweep.
     fn maintain(&mut self, ctx: &mut Context<Self>) {
+        if std::mem::replace(&mut self.maintaining, true) {
+            return;
+        }
         let membership = self.membership.clone();
         let directory = self.directory.clone();
         let epoch = self.epoch.clone();
@@ -169,55 +176,65 @@ impl ClusterNode {
             report.nodes = nodes;
             Ok::<_, DirectoryError>(report)
         };
-        ctx.wait(
-            work.into_actor(self)
-                .map(move |result, node, _| match result {
-                    Ok(report) => {
-                        if let Some(d) = report.connected {
-                            node.directory = Some(d);
-                        }
-                        if report.registered {
-                            node.stats.cluster.registrations.inc();
-                            tracing::info!(
-                                node = %node.membership.settings.node,
-                                url = %node.membership.public_url,
-                                rooms = node.rooms.len(),
-                                "registered in the room directory"
-                            );
-                        }
-                        if !node.available {
-                            tracing::info!("room directory available");
-                        }
-                        node.available = true;
-                        node.epoch = report.epoch;
-                        if let Some(reaped) = report.reaped {
-                            node.last_reap = Some(Instant::now());
-                            if reaped > 0 {
-                                tracing::info!(
-                                    nodes = reaped,
-                                    "removed nodes whose lease lapsed, with their rooms"
-                                );
-                                node.stats.cluster.reaped_nodes.inc_by(reaped);
-                            }
-                        }
-                        node.stats.cluster.nodes.set(report.nodes.len() as i64);
-                        node.stats.cluster.rooms.clear();
-                        for (id, rooms) in report.nodes {
-                            node.stats
-                                .cluster
-                                .rooms
-                                .get_or_create(&NodeLabels { node: id })
-                                .set(i64::try_from(rooms).unwrap_or(i64::MAX));
-                        }
-                    }
-                    Err(e) => {
-                        node.failed(&e);
-                        // Nothing was repaired: try again next round.
-                        node.dirty.extend(retry_dirty);
-                        node.removals.extend(retry_removals);
-                    }
-                }),
-        );
+        ctx.wait(work.into_actor(self).map(move |result, node, _| {
+            node.maintaining = false;
+            node.upkept(result, retry_dirty, retry_removals);
+        }));
+    }
+
+    /// Takes in what an upkeep round found.
+    fn upkept(
+        &mut self,
+        result: Result<Upkeep, DirectoryError>,
+        retry_dirty: BTreeSet<RoomId>,
+        retry_removals: BTreeSet<RoomId>,
+    ) {
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                self.failed(&e);
+                // Nothing was repaired: try again next round.
+                self.dirty.extend(retry_dirty);
+                self.removals.extend(retry_removals);
+                return;
+            }
+        };
+        if let Some(d) = report.connected {
+            self.directory = Some(d);
+        }
+        if report.registered {
+            self.stats.cluster.registrations.inc();
+            tracing::info!(
+                node = %self.membership.settings.node,
+                url = %self.membership.public_url,
+                rooms = self.rooms.len(),
+                "registered in the room directory"
+            );
+        }
+        if !self.available {
+            tracing::info!("room directory available");
+        }
+        self.available = true;
+        self.epoch = report.epoch;
+        if let Some(reaped) = report.reaped {
+            self.last_reap = Some(Instant::now());
+            if reaped > 0 {
+                tracing::info!(
+                    nodes = reaped,
+                    "removed nodes whose lease lapsed, with their rooms"
+                );
+                self.stats.cluster.reaped_nodes.inc_by(reaped);
+            }
+        }
+        self.stats.cluster.nodes.set(report.nodes.len() as i64);
+        self.stats.cluster.rooms.clear();
+        for (id, rooms) in report.nodes {
+            self.stats
+                .cluster
+                .rooms
+                .get_or_create(&NodeLabels { node: id })
+                .set(i64::try_from(rooms).unwrap_or(i64::MAX));
+        }
     }
 
     /// The directory and epoch to use now, or `None` while the node cannot place seats.
