@@ -19,3 +19,4 @@ mod rooms;
 mod slow_consumer;
 mod tls;
 mod visibility;
+mod web_client;
