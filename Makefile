@@ -6,7 +6,8 @@ ARGS ?=
 
 .PHONY: run test build client client-deps lint rust-test client-test golden bench soak autobahn clean
 
-## Build the web client and start the server with every bundled game at http://127.0.0.1:8080
+## Build the web client, then the server (which embeds it), and start it with every bundled game
+## at http://127.0.0.1:8080
 run: client
 	$(CARGO) run --release -p tickroom-games --bin tickroom-server -- $(ARGS)
 
@@ -18,8 +19,10 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 
-rust-test:
-	$(CARGO) test --workspace
+## The client is built first: the server binary embeds it, and a process test checks that the
+## binary serves it (TICKROOM_REQUIRE_CLIENT=1 turns that test's skip without a client into a failure).
+rust-test: client
+	TICKROOM_REQUIRE_CLIENT=1 $(CARGO) test --workspace
 
 client-deps: client-web/node_modules/.package-lock.json
 
@@ -30,11 +33,12 @@ client: client-deps
 	cd client-web && $(NPM) run build
 
 ## Client checks: strict typecheck, unit tests, then the browser end-to-end test (needs the
-## server binary, built here, and Chromium; skipped with a message when Chromium is missing).
-client-test: client-deps
+## server binary, built here after the client it embeds, and Chromium; skipped with a message
+## when Chromium is missing).
+client-test: client
 	cd client-web && $(NPM) run format:check && $(NPM) run typecheck && TICKROOM_REQUIRE_GOLDEN=1 $(NPM) test
 	$(CARGO) build -p tickroom-games --bin tickroom-server
-	cd client-web && $(NPM) run build && TICKROOM_BIN=../target/debug/tickroom-server $(NPM) run e2e
+	cd client-web && TICKROOM_BIN=../target/debug/tickroom-server $(NPM) run e2e
 
 ## Regenerate shared/golden/messages.json (checked by the Rust and TypeScript tests) after a
 ## deliberate protocol change; review the diff.

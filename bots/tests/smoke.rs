@@ -13,7 +13,7 @@ fn server() -> ServerHandle {
     let config = Config {
         bind: "127.0.0.1:0".parse().expect("a literal address"),
         seed: Some(1),
-        static_dir: "/nonexistent".into(),
+        static_dir: None,
         room_threads: 1,
         workers: 1,
         ..Config::default()

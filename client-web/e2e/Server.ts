@@ -1,4 +1,7 @@
-/** Starts the tickroom server binary on a free loopback port and stops it by its PID. */
+/**
+ * Starts the tickroom server binary on a free port, on loopback unless told to listen on every
+ * interface (requests still go to 127.0.0.1), and stops it by its PID.
+ */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 
@@ -27,9 +30,10 @@ export class Server {
     bin: string,
     readonly port: number,
     args: string[],
+    host: string,
   ) {
     this.url = `http://127.0.0.1:${port}`;
-    this.child = spawn(bin, ["--bind", `127.0.0.1:${port}`, ...args], {
+    this.child = spawn(bin, ["--bind", `${host}:${port}`, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, RUST_LOG: process.env["RUST_LOG"] ?? "info" },
     });
@@ -44,9 +48,15 @@ export class Server {
     });
   }
 
-  /** Starts `bin` and waits until /healthz answers (at most `timeoutMs`). */
-  static async start(bin: string, port: number, args: string[], timeoutMs = 20000): Promise<Server> {
-    const server = new Server(bin, port, args);
+  /** Starts `bin` listening on `host` (`0.0.0.0`: every interface) and waits until /healthz
+   * answers on 127.0.0.1 (at most `timeoutMs`). */
+  static async start(
+    bin: string,
+    port: number,
+    args: string[],
+    { timeoutMs = 20000, host = "127.0.0.1" }: { timeoutMs?: number; host?: string } = {},
+  ): Promise<Server> {
+    const server = new Server(bin, port, args, host);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (server.exited) throw new Error(`server exited at startup:\n${server.output()}`);

@@ -1,12 +1,40 @@
-//! `tickroom-server`: every bundled game on the tickroom engine.
+//! `tickroom-server`: every bundled game on the tickroom engine, with the web client compiled in.
 //!
 //! Parses the configuration (flags or `TICKROOM_*` variables), sets up logging (`RUST_LOG`,
 //! default `info`), raises the open-file soft limit to the hard limit (each WebSocket takes two
 //! descriptors), and runs until Ctrl-C or SIGTERM.
+//!
+//! The built web client (`client-web/dist`, every bundled game's front-end) is embedded at
+//! compile time, in debug builds too, so the binary serves the game from any working directory
+//! and `cargo install --path games` installs a complete server. `--static-dir` serves a folder
+//! instead. `build.rs` rebuilds the binary when the client changes.
 
 use anyhow::Context as _;
 use clap::Parser;
-use tickroom_server::Config;
+use std::sync::Arc;
+use tickroom_server::{Asset, Assets, Config};
+
+/// The built web client. Empty when it was not built before the binary (`make run` builds it
+/// first): the server then serves a placeholder page that says so.
+#[derive(rust_embed::Embed)]
+#[folder = "../client-web/dist"]
+#[allow_missing = true]
+struct WebClient;
+
+impl Assets for WebClient {
+    fn get(&self, path: &str) -> Option<Asset> {
+        let file = <WebClient as rust_embed::RustEmbed>::get(path)?;
+        // The content's SHA-256 (computed at compile time), 128 bits of it in hex, as its ETag.
+        let version = file.metadata.sha256_hash()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Some(Asset {
+            data: file.data,
+            version,
+        })
+    }
+}
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
@@ -30,9 +58,16 @@ async fn main() -> anyhow::Result<()> {
             "listening on all interfaces: players on the LAN can join with this machine's address"
         );
     }
-    tickroom_server::run(listener, config, tickroom_games::all(), shutdown_signal())
-        .await
-        .context("server failed")?;
+    let web_client: Arc<dyn Assets> = Arc::new(WebClient);
+    tickroom_server::run_with(
+        listener,
+        config,
+        tickroom_games::all(),
+        Some(web_client),
+        shutdown_signal(),
+    )
+    .await
+    .context("server failed")?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! tests live in the `tickroom-tests` crate's single binary.
 
 use futures_util::{SinkExt, StreamExt};
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -81,12 +82,6 @@ impl Server {
 
     /// Starts the binary with its open-file limit (soft, hard) set in the child before exec.
     fn start_with_fd_limit(args: &[&str], fd_limit: Option<(u64, u64)>) -> Server {
-        // Pick a free port; the tiny window before the server binds it is acceptable in tests.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_tickroom-server"));
         if let Some((soft, hard)) = fd_limit {
             use std::os::unix::process::CommandExt as _;
@@ -96,14 +91,21 @@ impl Server {
                 command.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, soft, hard));
             }
         }
+        command.args(["--static-dir", "/nonexistent"]).args(args);
+        Server::launch(command)
+    }
+
+    /// Starts `command` (the binary with its flags, working directory, limits) on a free
+    /// loopback port and waits until it answers.
+    fn launch(mut command: Command) -> Server {
+        // Pick a free port; the tiny window before the server binds it is acceptable in tests.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
         let child = command
-            .args([
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--static-dir",
-                "/nonexistent",
-            ])
-            .args(args)
+            .args(["--bind", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -125,6 +127,25 @@ impl Server {
             .body_mut()
             .read_to_string()
             .ok()
+    }
+
+    /// GETs `path`: the status, the content type and the body's bytes.
+    fn fetch(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let url = format!("http://127.0.0.1:{}{path}", self.port);
+        let mut response = ureq::get(&url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("the server answers");
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.body_mut().read_to_vec().expect("a body");
+        (response.status().as_u16(), content_type, body)
     }
 
     fn stats(&self) -> serde_json::Value {
@@ -753,4 +774,55 @@ mod cluster {
             "a left; nobody reaped it"
         );
     }
+}
+
+/// Issue 11, "One binary": the binary serves the web client compiled into it, started from a
+/// folder that has no client and without `--static-dir`: `index.html` at `/` and the script as
+/// JavaScript, byte for byte what `client-web/dist` held when the binary was built (`build.rs`
+/// rebuilds it when that folder changes).
+#[test]
+fn serves_the_embedded_web_client_from_any_directory() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client-web/dist");
+    let Ok(index) = std::fs::read(dist.join("index.html")) else {
+        let required = std::env::var("TICKROOM_REQUIRE_CLIENT").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "client-web/dist/index.html is missing: build the client first (make client)"
+        );
+        // Straight to stderr, past the test harness's capture, so the skip shows in the run's
+        // output; a failed write only loses the notice.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED serves_the_embedded_web_client_from_any_directory: client-web/dist is not \
+             built, so the binary embeds no client (make client; TICKROOM_REQUIRE_CLIENT=1 makes \
+             this a failure)"
+        );
+        return;
+    };
+    let script = std::fs::read(dist.join("app.js")).expect("a built client has app.js");
+    let cwd = std::env::temp_dir().join(format!("tickroom-embedded-{}", std::process::id()));
+    std::fs::create_dir_all(&cwd).expect("a temporary folder");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tickroom-server"));
+    command.current_dir(&cwd);
+    let server = Server::launch(command);
+
+    let (status, content_type, body) = server.fetch("/");
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/html; charset=utf-8");
+    assert!(
+        body == index,
+        "/ is client-web/dist/index.html, not the placeholder"
+    );
+    let (status, content_type, body) = server.fetch("/app.js");
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("text/javascript")
+            || content_type.starts_with("application/javascript"),
+        "{content_type}"
+    );
+    assert!(body == script, "/app.js is client-web/dist/app.js");
+    assert_eq!(server.fetch("/no-such-file.js").0, 404);
+    drop(server);
+    // Only our own empty folder; a failure leaves an empty folder in the temp dir.
+    let _ = std::fs::remove_dir(&cwd);
 }

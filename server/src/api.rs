@@ -335,13 +335,18 @@ pub async fn info(state: web::Data<AppState>, req: HttpRequest) -> actix_web::Re
 
 fn server_info(state: &AppState, local: SocketAddr) -> ServerInfo {
     let lan_urls = if local.ip().is_unspecified() {
-        if_addrs::get_if_addrs()
+        // No interface list (an error) means no link to show, not a failed request.
+        let interfaces: Vec<IpAddr> = if_addrs::get_if_addrs()
             .unwrap_or_default()
-            .into_iter()
-            .filter(|i| !i.is_loopback() && (i.ip().is_ipv4() == local.is_ipv4()))
-            .map(|i| SocketAddr::new(i.ip(), local.port()))
-            .map(|a| format!("http://{a}/"))
-            .collect()
+            .iter()
+            .map(|i| i.ip())
+            .collect();
+        let scheme = if state.config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        lan_urls(local, &interfaces, scheme)
     } else {
         Vec::new()
     };
@@ -353,6 +358,48 @@ fn server_info(state: &AppState, local: SocketAddr) -> ServerInfo {
         lan_urls,
         node: state.cluster.as_ref().map(|(node, _)| node.clone()),
     }
+}
+
+/// The links (`http://ADDR:PORT/`) other machines on the LAN can open, for a server listening
+/// on `local`: none unless it listens on every interface (`0.0.0.0` or `[::]`). Private IPv4
+/// addresses come first, since that is what a home or office network hands out and what the
+/// lobby turns into a QR code; then other IPv4 addresses; then, when listening on `[::]`,
+/// unique-local and global IPv6 ones. On `[::]` the IPv4 addresses are listed too: the socket
+/// is dual-stack where IPv6 sockets accept IPv4 by default (Linux, macOS). Loopback, link-local
+/// (unusable in a URL without a zone) and multicast addresses are left out, as are repeats.
+pub fn lan_urls(local: SocketAddr, interfaces: &[IpAddr], scheme: &str) -> Vec<String> {
+    if !local.ip().is_unspecified() {
+        return Vec::new();
+    }
+    let rank = |ip: &IpAddr| -> Option<u8> {
+        match ip {
+            IpAddr::V4(v4) if v4.is_loopback() || v4.is_link_local() || v4.is_multicast() => None,
+            IpAddr::V4(v4) if v4.is_unspecified() || v4.is_broadcast() => None,
+            IpAddr::V4(v4) if v4.is_private() => Some(0),
+            IpAddr::V4(_) => Some(1),
+            IpAddr::V6(_) if local.is_ipv4() => None,
+            IpAddr::V6(v6) if v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() => None,
+            // fe80::/10: link-local.
+            IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => None,
+            // fc00::/7: unique local, the IPv6 counterpart of a private address.
+            IpAddr::V6(v6) if v6.segments()[0] & 0xfe00 == 0xfc00 => Some(2),
+            IpAddr::V6(_) => Some(3),
+        }
+    };
+    let mut ranked: Vec<(u8, IpAddr)> = Vec::new();
+    for ip in interfaces {
+        if let Some(r) = rank(ip) {
+            if !ranked.iter().any(|(_, seen)| seen == ip) {
+                ranked.push((r, *ip));
+            }
+        }
+    }
+    // Stable: within a rank, the system's interface order.
+    ranked.sort_by_key(|(r, _)| *r);
+    ranked
+        .into_iter()
+        .map(|(_, ip)| format!("{scheme}://{}/", SocketAddr::new(ip, local.port())))
+        .collect()
 }
 
 /// `GET /healthz`.
@@ -422,6 +469,51 @@ mod tests {
         );
         assert!("".parse::<AdminToken>().is_err());
         assert_eq!(format!("{t:?}"), "AdminToken(<redacted>)");
+    }
+
+    /// Only a server on every interface has LAN links: private IPv4 first, then other IPv4,
+    /// then (on `[::]`) unique-local and global IPv6; never loopback, link-local or repeats.
+    #[test]
+    fn lan_urls_order_and_filter() {
+        let ips: Vec<IpAddr> = [
+            "127.0.0.1",
+            "::1",
+            "100.64.3.4",
+            "169.254.1.1",
+            "fe80::1",
+            "2001:db8::7",
+            "192.168.1.20",
+            "fd12:3456::9",
+            "10.0.0.5",
+            "192.168.1.20",
+        ]
+        .iter()
+        .map(|s| s.parse().expect("ip"))
+        .collect();
+        let any4: SocketAddr = "0.0.0.0:8080".parse().expect("addr");
+        assert_eq!(
+            lan_urls(any4, &ips, "http"),
+            [
+                "http://192.168.1.20:8080/",
+                "http://10.0.0.5:8080/",
+                "http://100.64.3.4:8080/"
+            ]
+        );
+        let any6: SocketAddr = "[::]:9000".parse().expect("addr");
+        assert_eq!(
+            lan_urls(any6, &ips, "https"),
+            [
+                "https://192.168.1.20:9000/",
+                "https://10.0.0.5:9000/",
+                "https://100.64.3.4:9000/",
+                "https://[fd12:3456::9]:9000/",
+                "https://[2001:db8::7]:9000/"
+            ]
+        );
+        for bound in ["127.0.0.1:8080", "192.168.1.20:8080", "[::1]:8080"] {
+            let bound: SocketAddr = bound.parse().expect("addr");
+            assert!(lan_urls(bound, &ips, "http").is_empty(), "{bound}");
+        }
     }
 
     /// However many requests arrive within the age, the body is built once.

@@ -92,9 +92,11 @@ pub struct Config {
     #[arg(long, env = "TICKROOM_SEED")]
     pub seed: Option<u64>,
 
-    /// Folder with the built web client, served at `/`.
-    #[arg(long, env = "TICKROOM_STATIC_DIR", default_value = "client-web/dist")]
-    pub static_dir: PathBuf,
+    /// Folder with a built web client to serve at `/` instead of the one compiled into the
+    /// binary, e.g. `client-web/dist` while working on the client (no rebuild of the server
+    /// needed). Default: unset, the embedded client (or a placeholder page if there is none).
+    #[arg(long, env = "TICKROOM_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
 
     /// Refuse upgrades that do not offer the `tickroom.v2` subprotocol (400).
     #[arg(long, env = "TICKROOM_REQUIRE_SUBPROTOCOL", default_value_t = true,

@@ -30,6 +30,8 @@
 //! - [`api`]: the other HTTP endpoints, cached; the operator views and who may read them.
 //! - [`config`]: every option as a flag and a `TICKROOM_*` variable.
 //! - [`stats`]: counters served at `/api/stats` and `/metrics`.
+//! - [`web_client`]: the web client at `/`: `--static-dir`, files a binary embeds
+//!   ([`Assets`]), or a placeholder.
 //!
 //! # Message flow
 //! ```text
@@ -60,6 +62,7 @@ pub mod session;
 pub mod sim;
 pub mod stats;
 pub mod watchdog;
+pub mod web_client;
 pub mod world;
 
 pub use config::Config;
@@ -68,9 +71,10 @@ pub use registry::Games;
 pub use replicate::{Replicate, ReplicateEnum};
 pub use stats::Stats;
 pub use tickroom_derive::{Replicate, ReplicateEnum};
+pub use web_client::{Asset, Assets};
 
 use actix::prelude::*;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpServer};
 use lobby::Lobby;
 use messages::Shutdown;
 use std::future::Future;
@@ -110,12 +114,6 @@ impl AppState {
     }
 }
 
-const PLACEHOLDER_PAGE: &str = "<!doctype html><meta charset=utf-8><title>tickroom</title>\
-<h1>tickroom is running</h1><p>The web client is not built. Run <code>make run</code> from the \
-repository (it builds <code>client-web/</code> first), or point <code>--static-dir</code> at a \
-built client. The WebSocket endpoint is <code>/ws</code>; rooms are listed at \
-<a href=/api/rooms>/api/rooms</a>.</p>";
-
 /// Runs the server on an already bound listener until `shutdown` resolves, then shuts down in
 /// this order: new upgrades get 503, every room and session closes (clients get 1001), the
 /// listener keeps accepting (so newcomers get that 503, not a refused connection) until no
@@ -127,16 +125,31 @@ built client. The WebSocket endpoint is <code>/ws</code>; rooms are listed at \
 ///
 /// Must be called inside an actix system (e.g. `#[actix_web::main]`). Taking a bound listener lets
 /// tests bind port 0 and run in parallel.
+///
+/// Serves no web client unless `config.static_dir` names one; see [`run_with`].
 pub async fn run(
     listener: TcpListener,
     config: Config,
     games: Games,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    run_with(listener, config, games, None, shutdown).await
+}
+
+/// [`run`], serving `web_client` at `/` unless `config.static_dir` is given: a binary passes the
+/// client it compiled into itself, so it serves the game from any working directory.
+pub async fn run_with(
+    listener: TcpListener,
+    config: Config,
+    games: Games,
+    web_client: Option<Arc<dyn Assets>>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     serve(
         listener,
         config,
         games,
+        web_client,
         Arc::new(Stats::default()),
         shutdown,
     )
@@ -147,6 +160,7 @@ async fn serve(
     listener: TcpListener,
     config: Config,
     games: Games,
+    web_client: Option<Arc<dyn Assets>>,
     stats: Arc<Stats>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -212,12 +226,9 @@ async fn serve(
     });
     // Every TCP connection, WebSocket or not: shutdown keeps listening until they are gone.
     let connections = Arc::new(tokio::sync::watch::Sender::new(0usize));
-    let static_dir = config.static_dir.clone();
     let echo = config.echo_endpoint;
-    let has_client = static_dir.join("index.html").is_file();
-    if !has_client {
-        tracing::warn!(dir = %static_dir.display(), "web client not built; serving a placeholder at /");
-    }
+    let site = web_client::WebClient::choose(config.static_dir.clone(), web_client);
+    tracing::info!(web_client = ?site, "web client at /");
     let mut server = HttpServer::new(move || {
         let app = App::new()
             .app_data(state.clone())
@@ -232,18 +243,8 @@ async fn serve(
         } else {
             app
         };
-        if has_client {
-            app.service(actix_files::Files::new("/", &static_dir).index_file("index.html"))
-        } else {
-            app.route(
-                "/",
-                web::get().to(|| async {
-                    HttpResponse::Ok()
-                        .content_type("text/html; charset=utf-8")
-                        .body(PLACEHOLDER_PAGE)
-                }),
-            )
-        }
+        // Last: it answers every path the routes above leave.
+        app.configure(|cfg| site.mount(cfg))
     })
     .on_connect({
         let connections = connections.clone();
@@ -479,6 +480,15 @@ impl Drop for ServerHandle {
 /// Binds `config.bind` (port 0 picks a free port) and runs `games` on a new thread, for tests,
 /// benchmarks and embedding.
 pub fn spawn(config: Config, games: Games) -> std::io::Result<ServerHandle> {
+    spawn_with(config, games, None)
+}
+
+/// [`spawn`], serving `web_client` at `/` as [`run_with`] does.
+pub fn spawn_with(
+    config: Config,
+    games: Games,
+    web_client: Option<Arc<dyn Assets>>,
+) -> std::io::Result<ServerHandle> {
     let listener = TcpListener::bind(config.bind)?;
     let addr = listener.local_addr()?;
     let stats = Arc::new(Stats::default());
@@ -491,6 +501,7 @@ pub fn spawn(config: Config, games: Games) -> std::io::Result<ServerHandle> {
                 listener,
                 config,
                 games,
+                web_client,
                 thread_stats,
                 async {
                     // A dropped sender means the handle is gone: shut down as well.

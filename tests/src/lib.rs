@@ -11,7 +11,6 @@ pub mod redis;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 use tickroom_server::{Config, Games, ServerHandle};
 use tickroom_shared::{
@@ -45,7 +44,7 @@ pub fn test_config() -> Config {
             .parse()
             .expect("a literal socket address parses"),
         seed: Some(1),
-        static_dir: PathBuf::from("/nonexistent"),
+        static_dir: None,
         room_threads: 2,
         workers: 2,
         // Tests read counters right after causing them; the cache has tests of its own.

@@ -1,10 +1,12 @@
 /**
  * The lobby: the player's name, one card per game the server runs (from `/api/info`) with quick
  * play and create (and the game's choices, such as the cards mode), the room list of every game
- * (refreshed from `/api/rooms`), an invited room from a `#room=ID` link, and the server's LAN
- * addresses when it has them.
+ * (refreshed from `/api/rooms`), an invited room from a `#room=ID` link, and, when the server
+ * listens on every interface, its LAN addresses with a QR code of the first, so a phone on the
+ * same network joins by pointing its camera at the screen.
  */
 import { MAX_NAME_BYTES, PROTOCOL_VERSION, type Client, type RoomListing, type ServerInfo } from "@tickroom/client";
+import { toString as qrSvg } from "qrcode";
 import type { GameModule } from "../games/GameModule";
 import { el } from "./dom";
 
@@ -148,7 +150,7 @@ export class LobbyView {
       try {
         this.info = await this.client.info();
         this.showGames(this.info);
-        this.showLan(this.info.lanUrls);
+        void this.showLan(this.info.lanUrls);
       } catch (e) {
         this.gamesBox.replaceChildren(
           el(
@@ -278,11 +280,47 @@ export class LobbyView {
     );
   }
 
-  private showLan(lanUrls: readonly string[]): void {
-    if (lanUrls.length === 0) return;
-    this.lan.replaceChildren(
+  /** The LAN links, and a QR code of the first (the server lists private IPv4 addresses first,
+   * which a phone on the same Wi-Fi reaches). Without a QR code (it failed to render) the links
+   * still show. */
+  private async showLan(lanUrls: readonly string[]): Promise<void> {
+    const first = lanUrls[0];
+    if (first === undefined) return;
+    const links = el(
+      "p",
+      {},
       "Friends on your network can open: ",
-      ...lanUrls.flatMap((u, i) => [i > 0 ? " or " : "", el("a", { href: u }, u)]),
+      ...lanUrls.flatMap((u, i) => [i > 0 ? " or " : "", el("a", { href: u, "data-testid": "lan-url" }, u)]),
     );
+    this.lan.replaceChildren(links);
+    try {
+      this.lan.append(await lanQr(first));
+    } catch {
+      // The links above are enough to join.
+    }
   }
+}
+
+/** A QR code of `url` as an image (black on white with the standard 4-module margin, medium
+ * error correction: what phone cameras read best), captioned with the URL. */
+export async function lanQr(url: string): Promise<HTMLElement> {
+  const svg = await qrSvg(url, {
+    type: "svg",
+    errorCorrectionLevel: "M",
+    margin: 4,
+    color: { dark: "#000000ff", light: "#ffffffff" },
+  });
+  return el(
+    "figure",
+    { class: "lan-qr" },
+    el("img", {
+      src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`,
+      alt: `QR code of ${url}`,
+      width: 180,
+      height: 180,
+      "data-testid": "lan-qr",
+      "data-url": url,
+    }),
+    el("figcaption", {}, "Scan with a phone on this network to join"),
+  );
 }

@@ -20,3 +20,4 @@ mod rooms;
 mod slow_consumer;
 mod tls;
 mod visibility;
+mod web_client;

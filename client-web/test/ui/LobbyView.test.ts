@@ -1,0 +1,67 @@
+// @vitest-environment happy-dom
+/**
+ * The lobby's LAN part: with LAN addresses from `/api/info` it links each and shows a QR code of
+ * the first (an SVG image); without any (the server listens on one address) it shows neither.
+ * The browser test (e2e/lan.spec.ts) decodes the rendered QR code.
+ */
+import { PROTOCOL_VERSION, type Client, type RoomListing, type ServerInfo } from "@tickroom/client";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { LobbyView } from "../../src/ui/LobbyView";
+
+function info(lanUrls: string[]): ServerInfo {
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    subprotocol: "tickroom.v2",
+    defaultGame: "arena",
+    games: [{ name: "arena", tickRate: 30, onChange: false, capacity: 16, kinds: [] }],
+    lanUrls,
+  };
+}
+
+/** A client that answers the lobby's two look-ups from memory. */
+function fakeClient(served: ServerInfo): Client {
+  const client: Pick<Client, "info" | "rooms"> = {
+    info: () => Promise.resolve(served),
+    rooms: () => Promise.resolve([] as RoomListing[]),
+  };
+  return client as Client;
+}
+
+const lobbies: LobbyView[] = [];
+
+function lobby(served: ServerInfo): LobbyView {
+  const view = new LobbyView(fakeClient(served), new Map(), () => undefined, null, null);
+  lobbies.push(view);
+  document.body.replaceChildren(view.root);
+  return view;
+}
+
+afterEach(() => {
+  for (const view of lobbies.splice(0)) view.dispose();
+});
+
+describe("LobbyView LAN links", () => {
+  /** Every LAN address is a link; the QR code is of the first, as an SVG image with its URL as alt text. */
+  it("links every LAN address and shows a QR code of the first", async () => {
+    const view = lobby(info(["http://192.168.1.20:8080/", "http://10.0.0.5:8080/"]));
+    await vi.waitFor(() => expect(view.root.querySelector("[data-testid=lan-qr]")).not.toBeNull());
+    const links = [...view.root.querySelectorAll<HTMLAnchorElement>("[data-testid=lan-url]")];
+    expect(links.map((a) => a.getAttribute("href"))).toEqual(["http://192.168.1.20:8080/", "http://10.0.0.5:8080/"]);
+    const qr = view.root.querySelector<HTMLImageElement>("[data-testid=lan-qr]");
+    expect(qr?.getAttribute("alt")).toBe("QR code of http://192.168.1.20:8080/");
+    expect(qr?.dataset["url"]).toBe("http://192.168.1.20:8080/");
+    const src = qr?.getAttribute("src") ?? "";
+    expect(src.startsWith("data:image/svg+xml;charset=utf-8,")).toBe(true);
+    const svg = decodeURIComponent(src.slice(src.indexOf(",") + 1));
+    expect(svg).toMatch(/^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    expect(svg).toContain("<path");
+  });
+
+  /** A server on one address has no LAN links: no text, no QR code. */
+  it("shows nothing without LAN addresses", async () => {
+    const view = lobby(info([]));
+    await vi.waitFor(() => expect(view.root.querySelector("[data-testid=game-arena]")).not.toBeNull());
+    expect(view.root.querySelector("[data-testid=lan-urls]")?.childNodes.length).toBe(0);
+    expect(view.root.querySelector("[data-testid=lan-qr]")).toBeNull();
+  });
+});
