@@ -22,6 +22,7 @@ pub struct Admission {
     /// The number of open connections, for whoever waits for them to drain (shutdown).
     drained: tokio::sync::watch::Sender<usize>,
     own: OwnOrigin,
+    cluster: Arc<ClusterOrigins>,
 }
 
 /// A counted connection; dropping it gives its place back.
@@ -160,7 +161,13 @@ impl Admission {
             open: Mutex::default(),
             drained: tokio::sync::watch::Sender::new(0),
             own,
+            cluster: Arc::default(),
         }
+    }
+
+    /// The cluster's node origins this check also admits (empty outside cluster mode).
+    pub fn cluster_origins(&self) -> Arc<ClusterOrigins> {
+        self.cluster.clone()
     }
 
     /// Checks an upgrade request; on success the returned slot counts the connection until dropped.
@@ -184,7 +191,9 @@ impl Admission {
         if let Some(origin) = req.headers().get(header::ORIGIN) {
             // A header that is not visible ASCII cannot name one of our origins.
             let origin = origin.to_str().unwrap_or("");
-            if !origin_allowed(origin, &self.own, &config.allowed_origins) {
+            if !origin_allowed(origin, &self.own, &config.allowed_origins)
+                && !self.cluster.contains(origin)
+            {
                 return Err(Refusal::Origin);
             }
         }
@@ -246,6 +255,42 @@ fn valid_key(key: &[u8]) -> bool {
     base64::engine::general_purpose::STANDARD
         .decode(key.trim_ascii())
         .is_ok_and(|k| k.len() == 16)
+}
+
+/// Cluster mode: the web origins of every live node (`http://host:port` for a `ws://` public
+/// URL, `https://` for `wss://`), kept current by the cluster node at each lease renewal. A page
+/// one node served is redirected to another node for its seat, and must be let in there.
+#[derive(Debug, Default)]
+pub struct ClusterOrigins(std::sync::RwLock<Vec<String>>);
+
+impl ClusterOrigins {
+    /// Replaces the list with the origins of these WebSocket URLs.
+    pub fn set<'a>(&self, urls: impl Iterator<Item = &'a str>) {
+        let origins = urls.filter_map(web_origin).collect();
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = origins;
+    }
+
+    /// Whether `origin` is one of them.
+    pub fn contains(&self, origin: &str) -> bool {
+        let origin = origin.trim().trim_end_matches('/');
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
+    }
+}
+
+/// The page origin that goes with a WebSocket URL: `ws://h:p/ws` → `http://h:p`.
+fn web_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = match scheme {
+        "ws" => "http",
+        "wss" => "https",
+        _ => return None,
+    };
+    let authority = rest.split('/').next().filter(|a| !a.is_empty())?;
+    Some(format!("{scheme}://{authority}"))
 }
 
 /// What the origin check accepts as this server: its port and the names and addresses a page
@@ -403,6 +448,26 @@ mod tests {
 
     /// The origin decision: own names and addresses on the server's port only; listed origins and
     /// `*` on top; the `Host` header plays no part.
+    #[test]
+    fn cluster_origins_are_the_nodes_web_origins() {
+        assert_eq!(
+            web_origin("ws://10.0.0.2:8080/ws").as_deref(),
+            Some("http://10.0.0.2:8080")
+        );
+        assert_eq!(
+            web_origin("wss://b.example/ws").as_deref(),
+            Some("https://b.example")
+        );
+        assert_eq!(web_origin("http://x/ws"), None);
+        assert_eq!(web_origin("ws:///ws"), None);
+        let origins = ClusterOrigins::default();
+        origins.set(["ws://10.0.0.2:8080/ws", "wss://b.example/ws"].into_iter());
+        assert!(origins.contains("http://10.0.0.2:8080"));
+        assert!(origins.contains("https://B.example/"));
+        assert!(!origins.contains("http://10.0.0.2:8081"));
+        assert!(!origins.contains("https://10.0.0.2:8080"));
+    }
+
     #[test]
     fn origins() {
         let own = own(8080);

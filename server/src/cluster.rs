@@ -13,8 +13,10 @@
 //! empty, or the node stalled past its lease) and republishes every room it runs, so the
 //! directory is whole again within a renewal period.
 
+use crate::admission::ClusterOrigins;
 use crate::directory::{
-    new_epoch, Directory, DirectoryError, ListedRoom, NodeInfo, Placement, RoomRecord, Settings,
+    new_epoch, Directory, DirectoryError, ListedRoom, LiveNode, NodeInfo, Placement, RoomRecord,
+    Settings,
 };
 use crate::messages::{
     Departure, ListCluster, Locate, MayClose, RoomNote, SeatRequest, Unavailable,
@@ -43,6 +45,9 @@ pub struct Membership {
 pub struct ClusterNode {
     membership: Membership,
     stats: Arc<Stats>,
+    /// The web origins of every live node, which the origin check admits: a page served by one
+    /// node is redirected to another.
+    origins: Arc<ClusterOrigins>,
     directory: Option<Directory>,
     /// The epoch of the current registration; `None` until registered (again).
     epoch: Option<String>,
@@ -63,10 +68,15 @@ pub struct ClusterNode {
 
 impl ClusterNode {
     /// A node that will register with the directory at `membership.redis_url`.
-    pub fn new(membership: Membership, stats: Arc<Stats>) -> ClusterNode {
+    pub fn new(
+        membership: Membership,
+        stats: Arc<Stats>,
+        origins: Arc<ClusterOrigins>,
+    ) -> ClusterNode {
         ClusterNode {
             membership,
             stats,
+            origins,
             directory: None,
             epoch: None,
             available: false,
@@ -228,12 +238,14 @@ impl ClusterNode {
         }
         self.stats.cluster.nodes.set(report.nodes.len() as i64);
         self.stats.cluster.rooms.clear();
-        for (id, rooms) in report.nodes {
+        self.origins
+            .set(report.nodes.iter().map(|n| n.url.as_str()));
+        for node in report.nodes {
             self.stats
                 .cluster
                 .rooms
-                .get_or_create(&NodeLabels { node: id })
-                .set(i64::try_from(rooms).unwrap_or(i64::MAX));
+                .get_or_create(&NodeLabels { node: node.id })
+                .set(i64::try_from(node.rooms).unwrap_or(i64::MAX));
         }
     }
 
@@ -283,7 +295,7 @@ struct Upkeep {
     connected: Option<Directory>,
     registered: bool,
     epoch: Option<String>,
-    nodes: Vec<(String, u64)>,
+    nodes: Vec<LiveNode>,
     reaped: Option<u64>,
 }
 

@@ -121,6 +121,17 @@ pub struct NodeInfo {
     pub sessions: u64,
 }
 
+/// A live node as a lease renewal lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveNode {
+    /// Its id.
+    pub id: String,
+    /// Its rooms.
+    pub rooms: u64,
+    /// Where clients reach it.
+    pub url: String,
+}
+
 /// A room as a node publishes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoomRecord {
@@ -235,7 +246,7 @@ return 'OK'
 });
 
 /// ARGV: P, node, epoch, lease_ms, info. Renews the lease if it is still this epoch's; answers
-/// every live node with its number of rooms (`id, rooms, id, rooms, ...`), or GONE.
+/// every live node with its number of rooms and its URL (`id, rooms, url, ...`), or GONE.
 static RENEW: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
@@ -248,6 +259,7 @@ for _, id in ipairs(redis.call('HKEYS', P .. 'nodes')) do
   if redis.call('EXISTS', P .. 'node:' .. id) == 1 then
     table.insert(out, id)
     table.insert(out, tostring(redis.call('SCARD', P .. 'node-rooms:' .. id)))
+    table.insert(out, cjson.decode(redis.call('HGET', P .. 'nodes', id)).url)
   end
 end
 return out
@@ -638,12 +650,12 @@ impl Directory {
         expect_ok(&reply)
     }
 
-    /// Renews the lease; `Fenced` if it lapsed. Answers every live node with its room count.
+    /// Renews the lease; `Fenced` if it lapsed. Answers every live node.
     pub async fn renew(
         &self,
         epoch: &str,
         info: &NodeInfo,
-    ) -> Result<Vec<(String, u64)>, DirectoryError> {
+    ) -> Result<Vec<LiveNode>, DirectoryError> {
         let mut inv = self.invocation(&RENEW);
         inv.arg(&self.settings.node)
             .arg(epoch)
@@ -654,13 +666,19 @@ impl Directory {
             return Err(DirectoryError::Fenced);
         }
         reply
-            .chunks(2)
-            .map(|pair| match pair {
-                [id, rooms] => rooms
+            .chunks(3)
+            .map(|triple| match triple {
+                [id, rooms, url] => rooms
                     .parse()
-                    .map(|n| (id.clone(), n))
+                    .map(|rooms| LiveNode {
+                        id: id.clone(),
+                        rooms,
+                        url: url.clone(),
+                    })
                     .map_err(|_| DirectoryError::Reply(format!("room count {rooms}"))),
-                _ => Err(DirectoryError::Reply("odd renew reply".into())),
+                _ => Err(DirectoryError::Reply(
+                    "renew reply of the wrong length".into(),
+                )),
             })
             .collect()
     }

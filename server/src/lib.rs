@@ -176,15 +176,17 @@ async fn serve(
         ));
     }
     let addr = listener.local_addr()?;
+    let admission = Arc::new(admission::Admission::new(admission::OwnOrigin::for_bind(
+        addr,
+    )));
     let cluster = match &config.cluster_redis {
         Some(redis_url) => {
             let membership = membership(&config, redis_url, addr)?;
             let node = membership.settings.node.clone();
             tracing::info!(%node, url = %membership.public_url, redis = %redis_url, "cluster mode");
-            Some((
-                node,
-                cluster::ClusterNode::new(membership, stats.clone()).start(),
-            ))
+            let origins = admission.cluster_origins();
+            let actor = cluster::ClusterNode::new(membership, stats.clone(), origins);
+            Some((node, actor.start()))
         }
         None => None,
     };
@@ -209,9 +211,6 @@ async fn serve(
         std::time::Duration::from_secs(1),
     );
     watchdog.start(sweep);
-    let admission = Arc::new(admission::Admission::new(admission::OwnOrigin::for_bind(
-        addr,
-    )));
     let state = web::Data::new(AppState {
         lobby: lobby.clone(),
         games: games.clone(),

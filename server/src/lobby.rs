@@ -485,7 +485,7 @@ impl Lobby {
     /// Closes an idle room: at once on a single node; in cluster mode once the directory
     /// agrees no seat is placed or reserved in it.
     fn close_idle(&mut self, id: RoomId, ctx: &mut Context<Self>) {
-        if !self.rooms.get(&id).is_some_and(|r| r.seats == 0) {
+        if self.rooms.get(&id).is_none_or(|r| r.seats != 0) {
             return;
         }
         let Some(cluster) = self.cluster.clone() else {

@@ -840,6 +840,22 @@ pub fn request(
     request
 }
 
+/// The HTTP status of an upgrade offering the subprotocol, with an optional `Origin`.
+pub async fn upgrade_status(url: &str, origin: Option<&str>) -> u16 {
+    let mut request = request(url, Some(SUBPROTOCOL));
+    if let Some(o) = origin {
+        let value = HeaderValue::from_str(o).expect("a valid header");
+        request
+            .headers_mut()
+            .insert(tokio_tungstenite::tungstenite::http::header::ORIGIN, value);
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
 /// The state a replica holds that the server determines: entities and non-zero acks. A Delta
 /// may set an ack to 0 (a player left) where a Snapshot simply leaves it out; both mean 0.
 #[derive(Clone, Debug, PartialEq, Eq)]

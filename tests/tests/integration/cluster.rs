@@ -11,7 +11,9 @@ use tickroom_server::{Config, Games, ServerHandle};
 use tickroom_shared::{ErrorCode, RoomId};
 use tickroom_tests::games::Lab;
 use tickroom_tests::redis::RedisServer;
-use tickroom_tests::{eventually, http_json, start, test_config, ws_url, Client, Join};
+use tickroom_tests::{
+    eventually, http_json, start, test_config, upgrade_status, ws_url, Client, Join,
+};
 
 /// Settings every node of a test shares: short lease and sweep, so that failures show quickly.
 fn node_config(redis: &RedisServer, prefix: &str, id: &str) -> Config {
@@ -105,6 +107,15 @@ async fn a_join_through_another_node_lands_on_the_rooms_node() {
         "the listing says where the room runs"
     );
     assert_eq!(rooms[0]["players"], 2);
+
+    // A page served by node a, redirected to node b, may open its WebSocket there; a page on
+    // another port of the machine still may not.
+    let page_of_a = format!("http://{}", a.addr);
+    assert_eq!(upgrade_status(&ws_url(&b), Some(&page_of_a)).await, 101);
+    assert_eq!(
+        upgrade_status(&ws_url(&b), Some("http://127.0.0.1:1")).await,
+        403
+    );
 }
 
 /// Fifty joins by id for a room of four, sent at once through two other nodes, seat exactly four

@@ -2,9 +2,8 @@
 //! players their ticks; connection caps and origins; shutdown; metrics.
 
 use std::time::Duration;
-use tickroom_shared::{Tick, SUBPROTOCOL};
-use tickroom_tests::{request, start_lab, test_config, ws_url, Client, Join, Msg};
-use tokio_tungstenite::tungstenite::http::header::{HeaderValue, ORIGIN};
+use tickroom_shared::Tick;
+use tickroom_tests::{start_lab, test_config, upgrade_status, ws_url, Client, Join, Msg};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A client sending far faster than the rate limit is closed with 1008 at the first frame over
@@ -31,20 +30,6 @@ async fn flooding_client_is_closed_with_1008() {
     let tick = good.tick();
     good.until_tick(Tick(tick.0 + 10)).await;
     good.assert_clean();
-}
-
-/// The HTTP status of an upgrade offering the subprotocol, with an optional `Origin`.
-async fn upgrade_status(url: &str, origin: Option<&str>) -> u16 {
-    let mut request = request(url, Some(SUBPROTOCOL));
-    if let Some(o) = origin {
-        let value = HeaderValue::from_str(o).expect("a valid header");
-        request.headers_mut().insert(ORIGIN, value);
-    }
-    match tokio_tungstenite::connect_async(request).await {
-        Ok((_, response)) => response.status().as_u16(),
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
-        Err(e) => panic!("unexpected error: {e}"),
-    }
 }
 
 /// A cross-site page is refused with 403 (also one on another port of localhost); the server's
