@@ -160,6 +160,11 @@ async fn fifty_concurrent_joins_for_a_room_of_four_seat_exactly_four() {
         "every other join is told the room is full: {refused:?}"
     );
     assert!(seated.iter().all(|c| c.room() == room));
+    // The directory reserved exactly four seats: the other joins were refused where they came
+    // in, not sent on to find the room full.
+    let reserved = b.stats.cluster.reservations.get() + c.stats.cluster.reservations.get();
+    assert_eq!(reserved, 4, "seats reserved through b and c");
+    assert_eq!(a.stats.cluster.tickets_redeemed.get(), 4);
     assert_eq!(http_json(&a, "/api/rooms")[0]["players"], 4);
 }
 
