@@ -4,7 +4,7 @@ NPM ?= npm
 # Extra flags for the server, e.g. `make run ARGS="--bind 0.0.0.0:8080"`.
 ARGS ?=
 
-.PHONY: run test build client client-deps lint rust-test client-test golden bench soak autobahn clean
+.PHONY: run test build client client-deps lint rust-test client-test golden bench bench-cluster soak autobahn clean
 
 ## Build the web client, then the server (which embeds it), and start it with every bundled game
 ## at http://127.0.0.1:8080
@@ -57,6 +57,13 @@ BENCH_ARGS ?=
 bench:
 	$(CARGO) build --release -p tickroom-games -p tickroom-bots
 	target/release/tickroom-bench $(BENCH_ARGS)
+
+## Cluster mode (README, "Running a cluster"): join latency through one node of 3 against a
+## single node, Redis round trips per join, share of joins redirected. Needs redis-server.
+## Writes bench/results/cluster-<date>-<commit>.json. Extra flags: BENCH_ARGS="--clients 300".
+bench-cluster:
+	$(CARGO) build --release -p tickroom-games -p tickroom-bots
+	python3 bench/cluster.py $(BENCH_ARGS)
 
 ## A long run: SOAK_CLIENTS arena bots (quick match) for SOAK_SECONDS against a fresh release
 ## server; the server's RSS and open fds are sampled every 10 s and their growth reported; at the

@@ -39,6 +39,10 @@ pub struct Report {
     pub commands: Option<Commands>,
     /// Ping round trips.
     pub rtt_ms: Percentiles,
+    /// Joins, from starting to connect until the join snapshot was applied (redirects to
+    /// another cluster node included); the first join of each bot, ramp included.
+    #[serde(default)]
+    pub join_ms: Percentiles,
     /// Time between consecutive deltas at one client: 33.3 ms at 30 Hz when nothing jitters.
     pub delta_interval_ms: Percentiles,
     /// Delta-chain problems over the whole run.
@@ -429,6 +433,13 @@ impl Report {
             rows.push(("command rtt", lat(&cmd.latency_ms)));
         }
         rows.push(("rtt", lat(&self.rtt_ms)));
+        if self.join_ms.samples > 0 {
+            let redirects = match self.clients.redirects {
+                0 => String::new(),
+                n => format!("  ({n} redirected)"),
+            };
+            rows.push(("join", format!("{}{redirects}", lat(&self.join_ms))));
+        }
         rows.push(("delta interval", lat(&self.delta_interval_ms)));
         let ch = &self.chain;
         rows.push((
@@ -528,6 +539,7 @@ mod tests {
                 latency_ms: Percentiles::default(),
             }),
             rtt_ms: Percentiles::default(),
+            join_ms: Percentiles::default(),
             delta_interval_ms: Percentiles::default(),
             chain: Chain::default(),
             bot_cpu: BotCpu {

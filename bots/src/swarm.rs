@@ -282,6 +282,8 @@ struct Metrics {
     rejoined: u64,
     commands: CommandMetrics,
     latency: Histogram<u64>,
+    /// Connect to seated (join snapshot applied), redirects included, of every first join.
+    join: Histogram<u64>,
     rtt: Histogram<u64>,
     interval: Histogram<u64>,
     chain: Chain,
@@ -304,6 +306,7 @@ impl Metrics {
             rejoined: 0,
             commands: CommandMetrics::new(),
             latency: histogram(),
+            join: histogram(),
             rtt: histogram(),
             interval: histogram(),
             chain: Chain::default(),
@@ -325,6 +328,7 @@ impl Metrics {
         self.commands.merge(other.commands);
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.latency.add(&other.latency);
+        let _ = self.join.add(&other.join);
         let _ = self.rtt.add(&other.rtt);
         let _ = self.interval.add(&other.interval);
         self.chain.gaps += other.chain.gaps;
@@ -764,6 +768,7 @@ impl Swarm {
                 latency_ms: Percentiles::from_us(&m.commands.latency),
             }),
             rtt_ms: Percentiles::from_us(&m.rtt),
+            join_ms: Percentiles::from_us(&m.join),
             delta_interval_ms: Percentiles::from_us(&m.interval),
             chain: m.chain,
             bot_cpu: BotCpu {
@@ -1072,9 +1077,13 @@ impl Bot {
         }
         let mut rng = SmallRng::seed_from_u64(config.seed.wrapping_add(self.index as u64));
         let mut cards = CardPlayer::new();
+        let asked = Instant::now();
         let joined = tokio::time::timeout(config.join_timeout, self.join(false)).await;
         let (mut conn, mut player) = match joined {
-            Ok(Ok(joined)) => joined,
+            Ok(Ok(joined)) => {
+                record_us(&mut self.metrics.borrow_mut().join, asked.elapsed());
+                joined
+            }
             Ok(Err(reason)) => return self.fail(reason),
             Err(_) => return self.fail("join timed out".into()),
         };
