@@ -451,7 +451,8 @@ return seat(rid, f[1], caller, ticket, ttl, now)
     ))
 });
 
-/// ARGV: P, node, epoch, ticket. Turns a reservation into a seat taken on its owner (single use).
+/// ARGV: P, node, epoch, ticket. Turns a reservation into a seat taken on its owner (single use;
+/// a ticket presented to another node is refused there and not spent).
 static REDEEM: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
@@ -459,10 +460,11 @@ local node, epoch, ticket = ARGV[2], ARGV[3], ARGV[4]
 if not epoch_ok(node, epoch) then return {'FENCED'} end
 local rid = redis.call('GET', P .. 'ticket:' .. ticket)
 if not rid then return {'BADTICKET'} end
-redis.call('DEL', P .. 'ticket:' .. ticket)
 local key = P .. 'room:' .. rid
 local f = redis.call('HMGET', key, 'node', 'state', 'game', 'options')
+-- Presented to the wrong node: refused there, but still good at the right one.
 if f[1] ~= node then return {'BADTICKET'} end
+redis.call('DEL', P .. 'ticket:' .. ticket)
 redis.call('ZREM', key .. ':res', ticket)
 redis.call('HINCRBY', key, 'taken', 1)
 return {'LOCAL', rid, f[2], f[3], f[4] or ''}
