@@ -1036,3 +1036,105 @@ fn parse_listed(text: &str) -> Result<ListedRoom, DirectoryError> {
         metadata,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redis::Value as R;
+
+    fn bulk(s: &[u8]) -> R {
+        R::BulkString(s.to_vec())
+    }
+
+    #[test]
+    fn seat_replies_parse() {
+        let options = rmpv::Value::Map(vec![("size".into(), 3.into())]);
+        let local = [
+            bulk(b"LOCAL"),
+            bulk(b"42"),
+            bulk(b"pending"),
+            bulk(b"arena"),
+            bulk(&encode_options(Some(&options))),
+        ];
+        let Answer::Seat(Ok(placement)) = parse_seat(&local, String::new()).unwrap() else {
+            panic!("a local seat");
+        };
+        let pending = Pending {
+            game: "arena".into(),
+            options: Some(options),
+        };
+        assert_eq!(
+            placement,
+            Placement::Local {
+                room: RoomId(42),
+                pending: Some(pending)
+            }
+        );
+        let open = [
+            bulk(b"LOCAL"),
+            bulk(b"7"),
+            bulk(b"open"),
+            bulk(b"arena"),
+            bulk(b""),
+        ];
+        assert!(matches!(
+            parse_seat(&open, String::new()).unwrap(),
+            Answer::Seat(Ok(Placement::Local {
+                room: RoomId(7),
+                pending: None
+            }))
+        ));
+        let remote = [bulk(b"REMOTE"), bulk(b"7"), bulk(b"ws://b:1/ws")];
+        let Answer::Seat(Ok(Placement::Remote { room, url, ticket })) =
+            parse_seat(&remote, "t".into()).unwrap()
+        else {
+            panic!("a remote seat");
+        };
+        assert_eq!(
+            (room, url.as_str(), ticket.as_str()),
+            (RoomId(7), "ws://b:1/ws", "t")
+        );
+        for (word, denial) in [
+            ("FULL", Denial::Full),
+            ("LOCKED", Denial::Locked),
+            ("LOST", Denial::Lost),
+            ("NOTFOUND", Denial::NotFound),
+            ("BADTICKET", Denial::BadTicket),
+            ("NONODES", Denial::NoNodes),
+        ] {
+            assert!(matches!(
+                parse_seat(&[bulk(word.as_bytes())], String::new()).unwrap(),
+                Answer::Seat(Err(d)) if d == denial
+            ));
+        }
+        assert!(matches!(
+            parse_seat(&[bulk(b"RETRY")], String::new()).unwrap(),
+            Answer::Retry
+        ));
+        assert!(matches!(
+            parse_seat(&[bulk(b"FENCED")], String::new()),
+            Err(DirectoryError::Fenced)
+        ));
+        assert!(parse_seat(&[bulk(b"LOCAL"), bulk(b"x")], String::new()).is_err());
+    }
+
+    #[test]
+    fn listed_rooms_parse_with_empty_metadata_as_cjson_writes_it() {
+        let text = r#"{"id":5,"node":"a","url":"ws://a:1/ws","game":"arena","capacity":50,"taken":3,"reserved":1,"locked":false,"closing":false,"state":"open","metadata":"{}"}"#;
+        let room = parse_listed(text).unwrap();
+        assert_eq!((room.id, room.taken, room.reserved), (RoomId(5), 3, 1));
+        assert!(room.metadata.is_empty());
+        let text = text.replace(
+            r#""metadata":"{}""#,
+            r#""metadata":"{\"mode\":\"ranked\"}""#,
+        );
+        assert_eq!(parse_listed(&text).unwrap().metadata["mode"], "ranked");
+    }
+
+    #[test]
+    fn tickets_and_room_ids_are_fresh() {
+        assert_ne!(new_ticket(), new_ticket());
+        assert_eq!(new_ticket().len(), 32);
+        assert!((0..1000).all(|_| new_room_id().0 != 0));
+    }
+}
