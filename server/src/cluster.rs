@@ -39,6 +39,8 @@ pub struct Membership {
     pub public_url: String,
     /// Between sweeps for dead nodes.
     pub reap_interval: Duration,
+    /// `--max-rooms`: at it, the node asks for no new rooms.
+    pub max_rooms: usize,
 }
 
 /// The actor.
@@ -93,6 +95,7 @@ impl ClusterNode {
         NodeInfo {
             url: self.membership.public_url.clone(),
             draining: self.draining,
+            full: self.rooms.len() >= self.membership.max_rooms,
             rooms: self.rooms.len() as u64,
             sessions: u64::try_from(self.stats.sessions_open.get()).unwrap_or(0),
         }

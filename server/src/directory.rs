@@ -113,6 +113,9 @@ pub struct NodeInfo {
     /// Draining: takes no new seats.
     #[serde(default)]
     pub draining: bool,
+    /// At its room limit (`--max-rooms`): new rooms go to other nodes.
+    #[serde(default)]
+    pub full: bool,
     /// Open rooms.
     #[serde(default)]
     pub rooms: u64,
@@ -367,7 +370,7 @@ end
 /// ARGV: P, caller, game, filter (JSON object), capacity, new rid, options, ticket, ttl_ms, mode
 /// (`match` or `create`). Quick match: the fullest usable room of the game with a free seat whose
 /// metadata holds the filter (lowest id among equals); else, and always for `create`, a new
-/// pending room on the live node with the fewest rooms. A pending room made for a filtered quick
+/// pending room on the live node with the fewest rooms that is not at its room limit. A pending room made for a filtered quick
 /// match starts with the filter as its metadata, so concurrent quick matches share it.
 static PLACE: LazyLock<Script> = LazyLock::new(|| {
     script(&format!(
@@ -404,7 +407,7 @@ if chosen == nil then
   local best, best_load
   local ids = redis.call('HKEYS', P .. 'nodes')
   for _, id in ipairs(ids) do
-    if usable(id) then
+    if usable(id) and not cjson.decode(redis.call('HGET', P .. 'nodes', id)).full then
       local load = redis.call('SCARD', P .. 'node-rooms:' .. id)
       if best == nil or load < best_load or (load == best_load and id < best) then
         best, best_load = id, load

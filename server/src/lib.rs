@@ -370,6 +370,7 @@ fn membership(
         },
         public_url,
         reap_interval: config.cluster_reap_interval,
+        max_rooms: config.max_rooms,
     })
 }
 
