@@ -18,6 +18,8 @@ export interface DebugState {
   game: string | null;
   room: number | null;
   player: number | null;
+  /** The WebSocket URL the seat was welcomed at (in a cluster, its room's node). */
+  wsUrl: string | null;
   tick: number | null;
   entities: DebugEntity[];
   acks: Array<[player: number, seq: number]>;
@@ -47,6 +49,7 @@ export function installDebugView(app: App): void {
         game: room.seat?.game ?? null,
         room: room.id,
         player: room.player,
+        wsUrl: room.wsUrl,
         tick: room.replica.tick,
         entities: [...room.replica.all()].map((e) => ({ id: e.id, kind: e.kindName, fields: e.toObject() })),
         acks: [...room.replica.acks],

@@ -83,6 +83,29 @@ export function fakeNetwork(): { sockets: FakeSocket[]; transport: TransportFact
   };
 }
 
+/** A Join array as the Client sends it (defaults: "ann" quick-playing arena); `ticket` adds the tenth element. */
+export const joinArray = (o: {
+  name?: string;
+  game?: string | null;
+  room?: number | null;
+  create?: boolean;
+  options?: unknown;
+  filter?: unknown;
+  token?: string | null;
+  ticket?: string;
+}): unknown[] => [
+  0,
+  2,
+  o.name ?? "ann",
+  o.game === undefined ? "arena" : o.game,
+  o.room ?? null,
+  o.create ?? false,
+  o.options ?? null,
+  o.filter ?? null,
+  o.token ?? null,
+  ...(o.ticket === undefined ? [] : [o.ticket]),
+];
+
 /** The arena's kinds, as PROTOCOL.md gives them. */
 export const ARENA_KINDS_WIRE = [
   [

@@ -11,8 +11,12 @@
  * from the last Welcome. When the token no longer works (the server restarted, the grace period
  * passed) it joins the same room afresh, and when that room is gone (or full, or locked), any
  * room of the same game by quick match.
+ *
+ * In cluster mode a node may answer a join with a Redirect to the node that holds the seat: the
+ * Client follows it (at most MAX_REDIRECTS in a row), and after a drop it reconnects first to the
+ * node the seat was on (`room.wsUrl`), then to the address it was given.
  */
-import { ConnectionClosedError, JoinError } from "./errors";
+import { ConnectionClosedError, JoinError, TooManyRedirects } from "./errors";
 import { parseRoomListings, parseServerInfo, type RoomListing, type ServerInfo } from "./httpApi";
 import { attachConnection, endRoom, onDrop, showReconnecting } from "./internal";
 import { Connection, type CloseInfo, type ConnectionOptions } from "./net/Connection";
@@ -41,6 +45,12 @@ export interface ClientOptions {
   backoff?: BackoffOptions;
   /** Reconnect attempts before giving up. Default: 60 (several minutes with the default backoff). */
   maxAttempts?: number;
+  /**
+   * Attempts of a first join (quickPlay, create, join) while a cluster answers `Unavailable`
+   * (its room directory cannot be reached for a moment), with the reconnect backoff in between.
+   * Default: 8 (about 18 s of waiting with the default backoff).
+   */
+  maxJoinAttempts?: number;
   /** A join must be answered within this time, ms. Default: 10000 (the server's own limit). */
   joinTimeoutMs?: number;
   /** Randomness for the backoff jitter. Default: Math.random. */
@@ -73,7 +83,16 @@ const FALLBACK: readonly number[] = [
   ErrorCode.RoomFull,
   ErrorCode.RoomLocked,
   ErrorCode.Refused,
+  // Cluster mode: the room's node stopped; the steps that name the room are skipped.
+  ErrorCode.RoomLost,
 ];
+
+/**
+ * Redirects followed in a row for one join before it fails (PROTOCOL.md, "Cluster mode"): one is
+ * the norm; more means the cluster's directory changes under the join, and retrying later is
+ * better than chasing it.
+ */
+export const MAX_REDIRECTS = 3;
 
 /** Join errors that no retry can fix. */
 const FINAL: readonly number[] = [ErrorCode.VersionMismatch, ErrorCode.UnknownGame];
@@ -82,6 +101,19 @@ const FINAL: readonly number[] = [ErrorCode.VersionMismatch, ErrorCode.UnknownGa
 type AnyRoom = Room<Value, Value>;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** True for the URLs a Redirect may name: absolute ws:// or wss:// (a WebSocket cannot open others). */
+function isWebSocketUrl(url: string): boolean {
+  try {
+    const protocol = new URL(url).protocol;
+    return protocol === "ws:" || protocol === "wss:";
+  } catch {
+    return false;
+  }
+}
+
+/** The close a join reports when the room was left while it was under way. */
+const LEFT: CloseInfo = { code: CloseCode.Normal, reason: "left", text: "You left the room.", reconnect: false };
 
 export class Client {
   /** WebSocket URL of the server, e.g. ws://127.0.0.1:8080/ws. */
@@ -156,11 +188,36 @@ export class Client {
     return (await res.json()) as unknown;
   }
 
+  /**
+   * The first join. Only a server's `Unavailable` (a cluster whose directory is out of reach for
+   * a moment) is retried, on a new connection after the reconnect backoff; every other failure,
+   * TooManyRedirects included (a misconfigured cluster does not heal in seconds), rejects at once.
+   */
   private async start<I extends Value, C extends Value>(request: JoinRequest): Promise<Room<I, C>> {
     const room = new Room<I, C>(request, this.options.room);
     room[onDrop] = (info) => void this.reconnect(room, info);
-    await this.handshake(room, [{ room: request.room, create: request.create, token: null, fallbackOn: [] }]);
-    return room;
+    const steps = [{ room: request.room, create: request.create, token: null, fallbackOn: [] }];
+    const maxAttempts = this.options.maxJoinAttempts ?? 8;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.handshake(room, steps, [this.wsUrl]);
+        return room;
+      } catch (e) {
+        const transient =
+          e instanceof JoinError && e.code === ErrorCode.Unavailable && !(e instanceof TooManyRedirects);
+        if (!transient || attempt >= maxAttempts) throw e;
+        await sleep(this.backoffDelay(attempt));
+      }
+    }
+  }
+
+  /**
+   * Where to reconnect: the node the seat was welcomed at (in cluster mode, where its room
+   * lives), then, if that cannot be reached, the address this Client was given, whose node
+   * redirects the token or says the room is lost. On a single server both are the same.
+   */
+  private resumeUrls(room: AnyRoom): string[] {
+    return room.wsUrl === null || room.wsUrl === this.wsUrl ? [this.wsUrl] : [room.wsUrl, this.wsUrl];
   }
 
   /** The joins to try after a drop: resume the seat, else the same room afresh, else quick match. */
@@ -185,7 +242,7 @@ export class Client {
       await sleep(delay);
       if (room.closed) return;
       try {
-        await this.handshake(room, this.resumeSteps(room));
+        await this.handshake(room, this.resumeSteps(room), this.resumeUrls(room));
         return;
       } catch (e) {
         if (e instanceof ConnectionClosedError && !e.info.reconnect) {
@@ -202,74 +259,164 @@ export class Client {
   }
 
   /**
-   * Opens a connection and sends the joins of `steps` in turn until one is welcomed; the room
-   * takes the connection over synchronously, before any later frame is handled.
+   * Sends the joins of `steps` in turn until one is welcomed; the room takes the welcomed
+   * connection over synchronously, before any later frame is handled.
+   *
+   * The first connection goes to `urls[0]`, or to the next URL when one cannot be reached (it
+   * closed before it opened). A Redirect moves the join to the node it names: the same step
+   * again on a new connection, with the Redirect's ticket. The old connection is let go at once,
+   * so its 4006 close reaches no listener and is never taken for a drop.
    */
-  private handshake(room: AnyRoom, steps: JoinStep[]): Promise<void> {
+  private handshake(room: AnyRoom, steps: readonly JoinStep[], urls: readonly string[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const conn = new Connection(this.wsUrl, {
-        ...this.options.connection,
-        ...(this.options.transport ? { transport: this.options.transport } : {}),
-      });
       const request = room.request;
+      const unreached = urls.slice(1);
       let step = 0;
-      const sendJoin = (): void => {
-        const s = steps[step];
-        if (!s) return;
-        conn.send({
-          type: "join",
-          version: PROTOCOL_VERSION,
-          name: request.name,
-          // After a drop, quick match stays in the game the seat was in.
-          game: room.seat?.game ?? request.game,
-          room: s.room,
-          create: s.create,
-          options: request.options,
-          filter: request.filter,
-          token: s.token,
-        });
-      };
-      // No answer in time: close with the join-timeout code, which (unlike 1000) is worth a retry.
-      const timer = setTimeout(() => {
-        conn.close(CloseCode.JoinTimeout, "the server did not answer the join");
-      }, this.options.joinTimeoutMs ?? 10000);
-      const offs: Array<() => void> = [];
-      const done = (): void => {
+      /** The seat ticket of the last Redirect, sent with the step it answered. */
+      let ticket: string | null = null;
+      /** Redirects since the last join was answered otherwise. */
+      let redirects = 0;
+      let offs: Array<() => void> = [];
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      /** Stops listening to the current connection (it is either the room's now, or done). */
+      const letGo = (): void => {
         clearTimeout(timer);
         for (const off of offs) off();
+        offs = [];
       };
-      offs.push(
-        conn.on("open", sendJoin),
-        conn.on("message", (msg: ServerMessage) => {
-          if (msg.type === "welcome") {
-            done();
-            if (room.closed) {
-              conn.send({ type: "leave" });
-              conn.close();
-              reject(
-                new ConnectionClosedError({ code: 1000, reason: "left", text: "You left the room.", reconnect: false }),
-              );
+
+      const connect = (url: string): void => {
+        let conn: Connection;
+        try {
+          conn = new Connection(url, {
+            ...this.options.connection,
+            ...(this.options.transport ? { transport: this.options.transport } : {}),
+          });
+        } catch (e) {
+          // The browser refuses some URLs outright (a ws:// one from an https page).
+          reject(
+            new ConnectionClosedError({
+              code: CloseCode.Abnormal,
+              reason: String(e).slice(0, 120),
+              text: `Could not connect to ${url}.`,
+              reconnect: true,
+            }),
+          );
+          return;
+        }
+        let opened = false;
+        const sendJoin = (): void => {
+          const s = steps[step];
+          if (!s) return;
+          conn.send({
+            type: "join",
+            version: PROTOCOL_VERSION,
+            name: request.name,
+            // After a drop, quick match stays in the game the seat was in.
+            game: room.seat?.game ?? request.game,
+            room: s.room,
+            create: s.create,
+            options: request.options,
+            filter: request.filter,
+            token: s.token,
+            ...(ticket !== null ? { ticket } : {}),
+          });
+        };
+        // No answer in time: close with the join-timeout code, which (unlike 1000) is worth a retry.
+        timer = setTimeout(() => {
+          conn.close(CloseCode.JoinTimeout, "the server did not answer the join");
+        }, this.options.joinTimeoutMs ?? 10000);
+        offs = [
+          conn.on("open", () => {
+            opened = true;
+            // A node answered: from here on it (or where it redirects) decides.
+            unreached.length = 0;
+            sendJoin();
+          }),
+          conn.on("message", (msg: ServerMessage) => {
+            switch (msg.type) {
+              case "welcome":
+                letGo();
+                if (room.closed) {
+                  conn.send({ type: "leave" });
+                  conn.close();
+                  reject(new ConnectionClosedError(LEFT));
+                  return;
+                }
+                room[attachConnection](conn, msg, steps[step]?.token != null);
+                resolve();
+                return;
+              case "redirect":
+                if (!isWebSocketUrl(msg.url)) {
+                  // Reported by the close listener, like any frame this client cannot use.
+                  conn.close(
+                    CloseCode.InvalidPayload,
+                    `redirected to ${msg.url}, not a ws:// or wss:// URL`.slice(0, 120),
+                  );
+                  return;
+                }
+                letGo();
+                conn.close(CloseCode.Normal, "redirected");
+                if (room.closed) {
+                  reject(new ConnectionClosedError(LEFT));
+                  return;
+                }
+                redirects++;
+                if (redirects > MAX_REDIRECTS) {
+                  reject(new TooManyRedirects(MAX_REDIRECTS, msg.url));
+                  return;
+                }
+                ticket = msg.ticket;
+                connect(msg.url);
+                return;
+              case "error": {
+                const s = steps[step];
+                if (ticket !== null && msg.code === ErrorCode.BadToken && s?.token == null) {
+                  // The seat ticket expired on the way (it lives a few seconds): the same join
+                  // without it lets this node place it afresh.
+                  ticket = null;
+                  sendJoin();
+                  return;
+                }
+                ticket = null;
+                redirects = 0;
+                if (s && s.fallbackOn.includes(msg.code) && step + 1 < steps.length) {
+                  step++;
+                  // The room is gone with its node: joining it by id again cannot work.
+                  while (msg.code === ErrorCode.RoomLost && steps[step]?.room != null && step + 1 < steps.length) {
+                    step++;
+                  }
+                  sendJoin();
+                  return;
+                }
+                letGo();
+                conn.close();
+                reject(new JoinError(msg.code, msg.message));
+                return;
+              }
+              default:
+                // Nothing else comes before a Welcome.
+                return;
+            }
+          }),
+          conn.on("close", (info) => {
+            letGo();
+            const next = unreached.shift();
+            if (!opened && next !== undefined) {
+              connect(next);
               return;
             }
-            room[attachConnection](conn, msg, steps[step]?.token != null);
-            resolve();
-          } else if (msg.type === "error") {
-            const s = steps[step];
-            if (s && s.fallbackOn.includes(msg.code) && step + 1 < steps.length) {
-              step++;
-              sendJoin();
-              return;
-            }
-            done();
-            conn.close();
-            reject(new JoinError(msg.code, msg.message));
-          }
-        }),
-        conn.on("close", (info) => {
-          done();
-          reject(new ConnectionClosedError(info));
-        }),
-      );
+            reject(new ConnectionClosedError(info));
+          }),
+        ];
+      };
+
+      const first = urls[0];
+      if (first === undefined) {
+        reject(new Error("no URL to join at"));
+        return;
+      }
+      connect(first);
     });
   }
 }

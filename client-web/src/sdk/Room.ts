@@ -110,6 +110,7 @@ export class Room<I extends Value = Value, C extends Value = Value> extends Emit
   private rosterValue: readonly RosterEntry[] = [];
   private statusValue: RoomStatus = { state: "joining" };
   private tokenValue: string | null = null;
+  private wsUrlValue: string | null = null;
   private resultValue: Value | undefined = undefined;
   private resyncCount = 0;
   private connection: Connection | null = null;
@@ -156,6 +157,14 @@ export class Room<I extends Value = Value, C extends Value = Value> extends Emit
   /** Resumes the seat (single use: every Welcome brings a new one). */
   get token(): string | null {
     return this.tokenValue;
+  }
+
+  /**
+   * The WebSocket URL of the server that welcomed the seat last (null before): in cluster mode
+   * the node its room lives on, where a reconnect goes first.
+   */
+  get wsUrl(): string | null {
+    return this.wsUrlValue;
   }
 
   /** The game's result once it ended the room, else undefined. */
@@ -256,6 +265,7 @@ export class Room<I extends Value = Value, C extends Value = Value> extends Emit
       kinds: welcome.kinds,
     };
     this.tokenValue = welcome.token;
+    this.wsUrlValue = conn.url;
     this.nextSeq = 1;
     this.awaitingKeyframe = false;
     this.stats.resetRates();
@@ -400,11 +410,12 @@ export class Room<I extends Value = Value, C extends Value = Value> extends Emit
         this.emit("ended", { result: msg.result });
         return;
       case "welcome":
-        // A second welcome on one connection does not happen; the Client handles welcomes.
+      case "redirect":
+        // Both only answer a Join, which the Client handles; a seated connection never gets one.
         this.emit("error", {
           code: ErrorCode.BadRequest,
-          message: "unexpected welcome",
-          text: `The server sent an unexpected welcome (protocol ${PROTOCOL_VERSION}).`,
+          message: `unexpected ${msg.type}`,
+          text: `The server sent an unexpected ${msg.type} (protocol ${PROTOCOL_VERSION}).`,
         });
         return;
     }

@@ -1,11 +1,12 @@
 /** The errors the SDK rejects promises with. Each names what failed, so a UI can show it as is. */
 import type { CloseInfo } from "./net/Connection";
 import { describeError } from "./protocol/closeCodes";
+import { ErrorCode } from "./protocol/constants";
 import type { Value } from "./protocol/value";
 
 /** The server refused a join with an Error message (room full, unknown game, …). */
 export class JoinError extends Error {
-  override readonly name = "JoinError";
+  override readonly name: string = "JoinError";
   constructor(
     /** The ErrorCode. */
     readonly code: number,
@@ -13,6 +14,25 @@ export class JoinError extends Error {
     readonly serverMessage: string,
   ) {
     super(describeError(code, serverMessage));
+  }
+}
+
+/**
+ * A cluster redirected one join more than `limit` times in a row: its nodes disagree about where
+ * the seat is (a misconfigured `--public-url`, or its directory changing under the join). `code`
+ * is Unavailable, as the cluster could not place the join; unlike a server's Unavailable, a first
+ * join does not retry it.
+ */
+export class TooManyRedirects extends JoinError {
+  override readonly name: string = "TooManyRedirects";
+  constructor(
+    /** The redirects followed. */
+    readonly limit: number,
+    /** Where the one not followed pointed. */
+    readonly lastUrl: string,
+  ) {
+    super(ErrorCode.Unavailable, `more than ${limit} redirects in a row, the last to ${lastUrl}`);
+    this.message = `The server's cluster sent this join on more than ${limit} times in a row (the last time to ${lastUrl}).`;
   }
 }
 

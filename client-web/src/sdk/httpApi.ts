@@ -28,6 +28,8 @@ export interface ServerInfo {
   readonly games: readonly GameInfo[];
   /** Addresses to share on the LAN; empty unless the server listens on all interfaces. */
   readonly lanUrls: readonly string[];
+  /** Cluster mode: this node's id; null on a single server. */
+  readonly node: string | null;
 }
 
 /** A room as `GET /api/rooms` lists it. */
@@ -42,6 +44,10 @@ export interface RoomListing {
   readonly locked: boolean;
   /** What the game says about the room (`{"mode": "classic"}`); quick match filters on it. */
   readonly metadata: StringMap;
+  /** Cluster mode: the id of the node the room runs on (any node lists every room); else null. */
+  readonly node: string | null;
+  /** Cluster mode: that node's WebSocket URL; else null. Joins by id work through any node. */
+  readonly url: string | null;
 }
 
 /** A look-up answered with something else than the documented JSON. */
@@ -66,6 +72,11 @@ const isNumber = (v: unknown): v is number => typeof v === "number" && Number.is
 const isString = (v: unknown): v is string => typeof v === "string";
 const isBoolean = (v: unknown): v is boolean => typeof v === "boolean";
 const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
+
+/** A field only cluster nodes send: absent (or null) is null, anything else must be a string. */
+function optionalString(o: Json, key: string, what: string): string | null {
+  return o[key] == null ? null : field(o, key, isString, what);
+}
 
 function parseGame(raw: unknown, i: number): GameInfo {
   const what = `games[${i}]`;
@@ -97,6 +108,7 @@ export function parseServerInfo(json: unknown): ServerInfo {
     defaultGame: field(o, "default_game", isString, "info"),
     games: field(o, "games", isArray, "info").map(parseGame),
     lanUrls,
+    node: optionalString(o, "node", "info"),
   };
 }
 
@@ -117,6 +129,8 @@ export function parseRoomListings(json: unknown): RoomListing[] {
       onChange: field(o, "on_change", isBoolean, what),
       locked: field(o, "locked", isBoolean, what),
       metadata,
+      node: optionalString(o, "node", what),
+      url: optionalString(o, "url", what),
     };
   });
 }

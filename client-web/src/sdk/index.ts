@@ -9,7 +9,7 @@
  *   the local tick at the server's rate, driven by the frames.
  * - The protocol itself (constants, codec, kinds, close codes) for tools and other transports.
  */
-export { Client, type BackoffOptions, type ClientOptions, type QuickPlayOptions } from "./Client";
+export { Client, MAX_REDIRECTS, type BackoffOptions, type ClientOptions, type QuickPlayOptions } from "./Client";
 export {
   Room,
   type ChatLine,
@@ -20,7 +20,7 @@ export {
   type RoomStatus,
   type Seat,
 } from "./Room";
-export { CommandLost, CommandRefused, ConnectionClosedError, JoinError } from "./errors";
+export { CommandLost, CommandRefused, ConnectionClosedError, JoinError, TooManyRedirects } from "./errors";
 export { HttpApiError, type GameInfo, type RoomListing, type ServerInfo } from "./httpApi";
 export { Emitter } from "./Emitter";
 

@@ -1,6 +1,6 @@
 import { Client, ConnectionClosedError, JoinError, type RoomStatus } from "@tickroom/client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { added, ARENA_KINDS_WIRE, CARDS_KINDS, fakeNetwork, segment, snapshot, welcome } from "../fakes";
+import { added, ARENA_KINDS_WIRE, CARDS_KINDS, fakeNetwork, joinArray, segment, snapshot, welcome } from "../fakes";
 
 const JOIN = 0;
 const LEAVE = 4;
@@ -15,27 +15,6 @@ function setup(): { net: ReturnType<typeof fakeNetwork>; client: Client } {
   });
   return { net, client };
 }
-
-/** A Join array as the client sends it. */
-const joinArray = (o: {
-  name?: string;
-  game?: string | null;
-  room?: number | null;
-  create?: boolean;
-  options?: unknown;
-  filter?: unknown;
-  token?: string | null;
-}): unknown[] => [
-  0,
-  2,
-  o.name ?? "ann",
-  o.game === undefined ? "arena" : o.game,
-  o.room ?? null,
-  o.create ?? false,
-  o.options ?? null,
-  o.filter ?? null,
-  o.token ?? null,
-];
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -289,7 +268,12 @@ describe("Client HTTP look-ups", () => {
       }),
     });
     const info = await client.info();
-    expect(info).toMatchObject({ protocolVersion: 2, defaultGame: "arena", lanUrls: ["http://192.168.1.5:8080/"] });
+    expect(info).toMatchObject({
+      protocolVersion: 2,
+      defaultGame: "arena",
+      lanUrls: ["http://192.168.1.5:8080/"],
+      node: null,
+    });
     expect(info.games[0]).toMatchObject({ name: "arena", tickRate: 30, onChange: false, capacity: 50 });
     expect(info.games[0]?.kinds.map((k) => k.name)).toEqual(["player", "orb"]);
   });
@@ -317,8 +301,15 @@ describe("Client HTTP look-ups", () => {
         onChange: true,
         locked: false,
         metadata: { mode: "classic" },
+        node: null,
+        url: null,
       },
     ]);
+    // A cluster node lists every room of the cluster, each with its node and that node's URL.
+    const cluster = new Client("http://127.0.0.1:8080", {
+      fetch: respond([{ ...room, node: "b", url: "ws://10.0.0.2:8080/ws" }]),
+    });
+    expect(await cluster.rooms()).toMatchObject([{ id: 3, node: "b", url: "ws://10.0.0.2:8080/ws" }]);
     const bad = new Client("http://127.0.0.1:8080", { fetch: respond([{ ...room, locked: "no" }]) });
     await expect(bad.rooms()).rejects.toThrow(/locked/);
   });

@@ -166,6 +166,19 @@ describe("Room state and events", () => {
   });
 });
 
+describe("Room and redirects", () => {
+  /** A Redirect only answers a Join: on a seated connection it is an error event, and nothing moves. */
+  it("does not follow a redirect once seated", async () => {
+    const { net, room } = await joined();
+    const errors: string[] = [];
+    room.on("error", (e) => errors.push(e.message));
+    net.last().receive({ type: "redirect", url: "ws://10.0.0.2:8080/ws", ticket: "t" });
+    expect(errors).toEqual(["unexpected redirect"]);
+    expect(net.sockets.length).toBe(1);
+    expect(room.status).toEqual({ state: "connected" });
+  });
+});
+
 describe("Room inputs and pings", () => {
   /** Inputs carry increasing sequence numbers, starting again at 1 on every connection. */
   it("restarts input numbering on every connection", async () => {

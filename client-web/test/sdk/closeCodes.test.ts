@@ -9,7 +9,7 @@ describe("close and error codes", () => {
     expect(describeClose(1008, "input rate")).toMatch(/\(input rate\)$/);
     expect(describeClose(1001, "server shutting down")).toBe("The server is shutting down.");
     expect([1000, 4002, 4004].map(shouldReconnect)).toEqual([false, false, false]);
-    expect([1001, 1006, 1007, 1011, 4000, 4003, 4005].every(shouldReconnect)).toBe(true);
+    expect([1001, 1006, 1007, 1011, 4000, 4003, 4005, 4006].every(shouldReconnect)).toBe(true);
   });
 
   /** Every error code has a sentence, with the server's words when they add something. */

@@ -37,6 +37,19 @@ describe("client messages", () => {
     );
   });
 
+  /** A Join with a seat ticket has a tenth element; without one (or with nil) it keeps nine. */
+  it("encodes and decodes the Join's optional ticket", () => {
+    const ticket = "9f86d081884c7d659a2feaa0c55ad015";
+    expect(encodeClient(join({ ticket }))).toEqual(encode([0, 2, "ann", null, null, false, null, null, null, ticket]));
+    expect(encodeClient(join({ ticket: null }))).toEqual(encodeClient(join()));
+    expect(decodeClient(encodeClient(join({ ticket })))).toEqual(join({ ticket }));
+    // Nine elements: no ticket. Ten with nil: the same as none, and nine again when encoded.
+    expect(decodeClient(encode([0, 2, "ann", null, null, false, null, null, null]))).not.toHaveProperty("ticket");
+    const nilTicket = decodeClient(encode([0, 2, "ann", null, null, false, null, null, null, null]));
+    expect(nilTicket).toEqual(join());
+    expect(encodeClient(nilTicket)).toEqual(encodeClient(join()));
+  });
+
   /** Every client message round-trips through encode and decode. */
   it("round-trips every client message", () => {
     const messages: ClientMessage[] = [
@@ -62,6 +75,8 @@ describe("client messages", () => {
       [0, 2, "ann", null, null, false, null, null], // one field short
       [0, 2, "ann", null, null, 0, null, null, null], // create not a bool
       [0, 2, "ann", null, null, false, { mode: 1 }, { mode: 1 }, null], // filter values must be strings
+      [0, 2, "ann", null, null, false, null, null, null, 7], // a ticket is a string
+      [0, 2, "ann", null, null, false, null, null, null, "t", null], // eleven elements
       [6, -1, {}],
       [9],
       [4, 1],
@@ -168,6 +183,16 @@ describe("server messages", () => {
       type: "ended",
       result: { winner: 2, name: "bo" },
     });
+    expect(decodeServer(encode([9, "ws://10.0.0.2:8080/ws", "abc"]))).toEqual({
+      type: "redirect",
+      url: "ws://10.0.0.2:8080/ws",
+      ticket: "abc",
+    });
+    expect(decodeServer(encode([9, "wss://b.example/ws", null]))).toEqual({
+      type: "redirect",
+      url: "wss://b.example/ws",
+      ticket: null,
+    });
   });
 
   /** encodeServer is the inverse of decodeServer, for every message type and field type. */
@@ -194,6 +219,8 @@ describe("server messages", () => {
       },
       { type: "commandResult", id: 1, refusal: { code: "need_suit", message: "choose a suit" } },
       { type: "ended", result: null },
+      { type: "redirect", url: "ws://10.0.0.2:8080/ws", ticket: "9f86d081" },
+      { type: "redirect", url: "ws://10.0.0.2:8080/ws", ticket: null },
     ];
     for (const m of messages) expect(decodeServer(encodeServer(m))).toEqual(m);
   });
@@ -220,6 +247,8 @@ describe("server messages", () => {
     ["event not a pair", [1, 2, [], [["hit"]], [new Uint8Array(), []]]],
     ["unknown field type", [0, 1, 1, "g", 30, false, 0, "t", [["k", [["f", "f32", null]]]]]],
     ["enum without variants", [0, 1, 1, "g", 30, false, 0, "t", [["k", [["f", "enum", []]]]]]],
+    ["redirect without ticket", [9, "ws://b/ws"]],
+    ["redirect url not a string", [9, 7, null]],
     ["float without step", [0, 1, 1, "g", 30, false, 0, "t", [["k", [["f", "float", null]]]]]],
   ])("refuses a malformed frame: %s", (_what, value) => {
     expect(() => decodeServer(encode(value))).toThrow(CodecError);

@@ -15,6 +15,7 @@ function info(lanUrls: string[]): ServerInfo {
     defaultGame: "arena",
     games: [{ name: "arena", tickRate: 30, onChange: false, capacity: 16, kinds: [] }],
     lanUrls,
+    node: null,
   };
 }
 

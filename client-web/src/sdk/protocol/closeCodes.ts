@@ -16,6 +16,7 @@ const closeWords: Record<number, string> = {
   [CloseCode.IdleTimeout]: "The server heard nothing from this client for too long.",
   [CloseCode.VersionMismatch]: "This client's protocol version does not match the server's. Reload the page.",
   [CloseCode.NotAllowed]: "This client sent a message the server does not allow at this point.",
+  [CloseCode.Redirected]: "The server sent this client on to another server of its cluster.",
 };
 
 /** A sentence for the player, with the server's reason when it adds something. */
@@ -35,6 +36,8 @@ function saysTheSame(words: string, reason: string): boolean {
  * after Leave, a closed room or Ended), the seat moved to another connection, or the client is
  * the wrong version. Every other close holds the seat on the server for a while, so the client
  * comes back with its token: even after 1007 or 4005, which the server answers by holding the seat.
+ * 4006 (Redirected) only follows a Redirect during a join, which the Client follows itself; on a
+ * seated connection it would be a server bug, after which coming back with the token is the way on.
  */
 const final: ReadonlySet<number> = new Set<number>([CloseCode.Normal, CloseCode.Replaced, CloseCode.VersionMismatch]);
 
@@ -54,6 +57,8 @@ const errorWords: Record<number, string> = {
   [ErrorCode.RoomLocked]: "That room is locked: a game is in progress.",
   [ErrorCode.UnknownGame]: "This server does not run that game.",
   [ErrorCode.IpLimit]: "Your address has too many rooms or seats on this server; try again later.",
+  [ErrorCode.Unavailable]: "The server cannot place you in a room right now; try again in a moment.",
+  [ErrorCode.RoomLost]: "That room is gone: the server it ran on stopped.",
 };
 
 /** A sentence for a server Error message, with the server's message when it sent one. */

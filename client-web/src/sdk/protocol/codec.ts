@@ -74,14 +74,22 @@ function isValue(v: unknown, depth = 1): v is Value {
 class Fields {
   private i = 1;
 
+  /** `count` fields, or up to `most` when the last ones are optional (absent = nil). */
   constructor(
     private readonly m: readonly unknown[],
     private readonly what: string,
     count: number,
+    most = count,
   ) {
-    if (m.length !== count + 1) {
-      throw new CodecError(`${what}: ${m.length - 1} fields instead of ${count}`);
+    if (m.length < count + 1 || m.length > most + 1) {
+      const expected = most === count ? `${count}` : `${count} to ${most}`;
+      throw new CodecError(`${what}: ${m.length - 1} fields instead of ${expected}`);
     }
+  }
+
+  /** True while fields remain (for optional trailing fields). */
+  get more(): boolean {
+    return this.i < this.m.length;
   }
 
   fail(field: string, expected: string): never {
@@ -316,6 +324,10 @@ export function decodeServer(frame: ArrayBuffer | Uint8Array): ServerMessage {
       const f = new Fields(m, "Ended", 1);
       return { type: "ended", result: f.value("result") };
     }
+    case ServerTag.Redirect: {
+      const f = new Fields(m, "Redirect", 2);
+      return { type: "redirect", url: f.str("url"), ticket: f.optional(() => f.str("ticket")) };
+    }
     default:
       throw new CodecError(`unknown server message tag ${JSON.stringify(tag)}`);
   }
@@ -326,8 +338,9 @@ export function decodeClient(frame: ArrayBuffer | Uint8Array): ClientMessage {
   const { m, tag } = messageArray(frame);
   switch (tag) {
     case ClientTag.Join: {
-      const f = new Fields(m, "Join", 8);
-      return {
+      // Nine elements, or ten with the cluster's seat ticket last.
+      const f = new Fields(m, "Join", 8, 9);
+      const join = {
         type: "join",
         version: f.uint("version", U16),
         name: f.str("name"),
@@ -337,7 +350,10 @@ export function decodeClient(frame: ArrayBuffer | Uint8Array): ClientMessage {
         options: f.optional(() => f.map("options")),
         filter: f.optional(() => f.stringMap("filter")),
         token: f.optional(() => f.str("token")),
-      };
+      } as const;
+      // A nil ticket is the same as none (and encodes back to nine elements, like the Rust codec).
+      const ticket = f.more ? f.optional(() => f.str("ticket")) : null;
+      return ticket === null ? join : { ...join, ticket };
     }
     case ClientTag.Input: {
       const f = new Fields(m, "Input", 2);
@@ -380,6 +396,8 @@ export function clientToWire(msg: ClientMessage): unknown[] {
         msg.options,
         msg.filter,
         msg.token,
+        // The tenth element only with a ticket: servers before cluster mode know nine.
+        ...(msg.ticket != null ? [msg.ticket] : []),
       ];
     case "input":
       return [ClientTag.Input, msg.seq, msg.input];
@@ -453,6 +471,8 @@ export function serverToWire(msg: ServerMessage): unknown[] {
       return [ServerTag.CommandResult, msg.id, msg.refusal ? [msg.refusal.code, msg.refusal.message] : null];
     case "ended":
       return [ServerTag.Ended, msg.result];
+    case "redirect":
+      return [ServerTag.Redirect, msg.url, msg.ticket];
   }
 }
 

@@ -41,6 +41,8 @@ export const ServerTag = {
   Error: 6,
   CommandResult: 7,
   Ended: 8,
+  /** Cluster mode: continue the join on another node. */
+  Redirect: 9,
 } as const;
 export type ServerTag = (typeof ServerTag)[keyof typeof ServerTag];
 
@@ -69,6 +71,16 @@ export const ErrorCode = {
    * or seats held (held seats included). The connection stays open; back off before retrying.
    */
   IpLimit: 10,
+  /**
+   * Cluster mode: the room directory cannot be reached; nothing was reserved. Transient: try the
+   * join again in a moment (the connection stays open).
+   */
+  Unavailable: 11,
+  /**
+   * Cluster mode: the room of a reconnect token (or of a join by room id) ran on a node that
+   * stopped; the room is gone.
+   */
+  RoomLost: 12,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -102,5 +114,7 @@ export const CloseCode = {
   VersionMismatch: 4004,
   /** A message not allowed in the connection's state. */
   NotAllowed: 4005,
+  /** Cluster mode: sent right after a Redirect; the join continues on the node it names. */
+  Redirected: 4006,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

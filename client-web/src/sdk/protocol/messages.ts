@@ -26,6 +26,11 @@ export type ClientMessage =
       readonly filter: StringMap | null;
       /** Resume the seat this token holds; everything else is then ignored. */
       readonly token: string | null;
+      /**
+       * Cluster mode: the seat ticket of a Redirect, taking the seat it reserved on this node.
+       * Absent or null: the Join has its nine elements; set: a tenth element.
+       */
+      readonly ticket?: string | null;
     }
   | { readonly type: "input"; readonly seq: number; readonly input: Value }
   | { readonly type: "ping"; readonly echo: number }
@@ -123,7 +128,15 @@ export type ServerMessage =
   | { readonly type: "roster"; readonly players: readonly RosterEntry[] }
   | { readonly type: "error"; readonly code: number; readonly message: string }
   | { readonly type: "commandResult"; readonly id: number; readonly refusal: Refusal | null }
-  | { readonly type: "ended"; readonly result: Value };
+  | { readonly type: "ended"; readonly result: Value }
+  | {
+      /** Cluster mode, only as the answer to a Join: send the same Join to `url` (the server closes with 4006). */
+      readonly type: "redirect";
+      /** The node's full WebSocket URL (`ws://` or `wss://`, path included). */
+      readonly url: string;
+      /** The seat ticket to send as the Join's tenth element; null for a reconnect (send the token again). */
+      readonly ticket: string | null;
+    };
 
 /** A server message narrowed by its type. */
 export type ServerMessageOf<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
