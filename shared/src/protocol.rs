@@ -252,8 +252,8 @@ pub enum ErrorCode {
     /// Cluster mode: the room directory cannot be reached; nothing was reserved. Try again in
     /// a moment. The connection stays open.
     Unavailable = 11,
-    /// Cluster mode: the room of this reconnect token lived on a node that stopped; the room
-    /// is gone.
+    /// Cluster mode: the room (of this reconnect token, or joined by id) lived on a node that
+    /// stopped; the room is gone.
     RoomLost = 12,
 }
 
