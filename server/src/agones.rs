@@ -468,6 +468,21 @@ mod tests {
     }
 
     #[test]
+    fn the_flag_alone_turns_agones_on() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            Config::try_parse_from(std::iter::once("tickroom-server").chain(args.iter().copied()))
+                .expect("valid arguments parse")
+        };
+        assert!(!parse(&[]).agones);
+        assert!(parse(&["--agones"]).agones);
+        assert!(!parse(&["--agones", "false"]).agones);
+        let config = parse(&["--agones", "--agones-sdk-port", "9400"]);
+        assert!(config.agones);
+        assert_eq!(config.agones_sdk_port, 9400);
+    }
+
+    #[test]
     fn every_call_has_a_distinct_label() {
         let labels: std::collections::HashSet<_> = Call::ALL.map(Call::label).into();
         assert_eq!(labels.len(), Call::ALL.len());

@@ -38,53 +38,59 @@ struct Log {
 }
 
 impl Log {
-    /// The node, waiting for the test to register it (a `/ready` may come before).
-    async fn node(&self) -> (SocketAddr, Arc<Stats>) {
+    /// The node, once the test registered it (a `/ready` may come before); `None` if it never
+    /// does.
+    async fn node(&self) -> Option<(SocketAddr, Arc<Stats>)> {
         let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
+        while tokio::time::Instant::now() < deadline {
             if let Some(node) = self.node.get() {
-                return node.clone();
+                return Some(node.clone());
             }
-            assert!(tokio::time::Instant::now() < deadline, "no node registered");
             actix_web::rt::time::sleep(Duration::from_millis(5)).await;
         }
+        None
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Request>> {
+        self.requests.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
+/// Records the request as it arrives, then answers `{}` (or 500, see [`Sidecar::fail`]).
 async fn record(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> HttpResponse {
     let path = req.path().to_owned();
-    let mut request = Request {
-        method: req.method().to_string(),
-        path: path.clone(),
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-        healthz: None,
-        sessions_open: None,
-        refused: false,
-    };
-    if path == "/ready" {
-        let (addr, _) = log.node().await;
-        let status = web::block(move || {
-            ureq::get(&format!("http://{addr}/healthz"))
-                .call()
-                .map_or(0, |r| r.status().as_u16())
-        })
-        .await;
-        request.healthz = Some(status.unwrap_or(0));
-    }
-    if path == "/shutdown" {
-        request.sessions_open = log.node.get().map(|(_, stats)| stats.sessions_open.get());
-    }
-    request.refused = log
+    let refused = log
         .failing
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .as_ref()
         .is_some_and(|prefix| path.starts_with(prefix.as_str()));
-    let refused = request.refused;
-    log.requests
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(request);
+    let sessions_open = (path == "/shutdown")
+        .then(|| log.node.get().map(|(_, stats)| stats.sessions_open.get()))
+        .flatten();
+    let index = {
+        let mut requests = log.lock();
+        requests.push(Request {
+            method: req.method().to_string(),
+            path: path.clone(),
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+            healthz: None,
+            sessions_open,
+            refused,
+        });
+        requests.len() - 1
+    };
+    if path == "/ready" {
+        if let Some((addr, _)) = log.node().await {
+            let status = web::block(move || {
+                ureq::get(&format!("http://{addr}/healthz"))
+                    .call()
+                    .map_or(0, |r| r.status().as_u16())
+            })
+            .await;
+            log.lock()[index].healthz = Some(status.unwrap_or(0));
+        }
+    }
     if refused {
         return HttpResponse::InternalServerError().json(json!({"error": "asked to fail"}));
     }
@@ -154,11 +160,7 @@ impl Sidecar {
     }
 
     fn requests(&self) -> Vec<Request> {
-        self.log
-            .requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.log.lock().clone()
     }
 
     fn count(&self, path: &str) -> usize {
