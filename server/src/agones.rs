@@ -10,9 +10,10 @@
 //! - `POST /ready` with `{}`: once the server is listening, retried until the sidecar answers
 //!   (it may start after us, as Agones warns).
 //! - `POST /health` with `{}`: every `--agones-health-interval`, but only while every open room
-//!   keeps ticking ([`Liveness`]). A room whose thread is stuck (a game in an endless loop) gets
-//!   no fault of its own, and its players are frozen: withholding Health lets Agones mark the
-//!   `GameServer` Unhealthy and replace it.
+//!   keeps ticking ([`Liveness`]). A room thread stuck in a game's endless loop freezes every
+//!   room on it, and nothing inside the process can free it: withholding Health lets Agones
+//!   mark the `GameServer` Unhealthy and replace it. Each room is watched, not the process-wide
+//!   tick count, which other threads' rooms would keep rising.
 //! - `PATCH /v1beta1/counters/rooms` with `{"count": "N"}`: the open rooms (beta Counters).
 //! - `PATCH /v1beta1/lists/players` with `{"values": [...]}`: the seated players as
 //!   `ROOM.PLAYER` (beta Lists; the gateway turns the body's keys into the update mask, so only
@@ -289,6 +290,10 @@ impl Agones {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+        tracing::warn!(
+            tries = SHUTDOWN_TRIES,
+            "could not tell Agones the node shut down; it will see the container exit"
+        );
     }
 }
 
