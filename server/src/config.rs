@@ -259,6 +259,29 @@ pub struct Config {
     /// `Error` 11 (`Unavailable`).
     #[arg(long, env = "TICKROOM_CLUSTER_TIMEOUT", default_value = "1", value_parser = parse_secs)]
     pub cluster_timeout: Duration,
+
+    /// Run as an Agones game server: report Ready, Health, the `rooms` counter and the `players`
+    /// list to the Agones SDK sidecar, and Shutdown after draining (see `deploy/README.md`).
+    #[arg(long, env = "TICKROOM_AGONES", default_value_t = false,
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub agones: bool,
+
+    /// Port of the Agones SDK sidecar's REST API on 127.0.0.1. Read from the variable Agones
+    /// itself sets in the game server's container, hence not a `TICKROOM_*` one.
+    #[arg(long, env = "AGONES_SDK_HTTP_PORT", default_value_t = 9358)]
+    pub agones_sdk_port: u16,
+
+    /// Seconds between Health reports to Agones; keep it well under the GameServer's
+    /// `health.periodSeconds` (Agones' default 5).
+    #[arg(long, env = "TICKROOM_AGONES_HEALTH_INTERVAL", default_value = "2",
+          value_parser = parse_secs)]
+    pub agones_health_interval: Duration,
+
+    /// Seconds an open room may go without ticking before Health reports stop (Agones then marks
+    /// the GameServer Unhealthy): a room thread is stuck, for instance in a game's endless loop.
+    #[arg(long, env = "TICKROOM_AGONES_STALL_LIMIT", default_value = "5",
+          value_parser = parse_secs)]
+    pub agones_stall_limit: Duration,
 }
 
 /// A node id: 1-64 characters of letters, digits, `-`, `_` and `.`, so it can sit in Redis keys

@@ -32,6 +32,8 @@
 //! - [`stats`]: counters served at `/api/stats` and `/metrics`.
 //! - [`web_client`]: the web client at `/`: `--static-dir`, files a binary embeds
 //!   ([`Assets`]), or a placeholder.
+//! - [`agones`]: with `--agones`, Ready, Health, rooms and players reported to the Agones SDK
+//!   sidecar, and Shutdown after the drain.
 //!
 //! # Message flow
 //! ```text
@@ -43,6 +45,7 @@
 extern crate self as tickroom_server;
 
 pub mod admission;
+pub mod agones;
 pub mod api;
 pub mod budget;
 pub mod cluster;
@@ -215,7 +218,7 @@ async fn serve(
         lobby: lobby.clone(),
         games: games.clone(),
         config: config.clone(),
-        stats,
+        stats: stats.clone(),
         admission: admission.clone(),
         shutdown: shutdown_rx,
         watchdog,
@@ -278,6 +281,10 @@ async fn serve(
     let names: Vec<&str> = games.iter().map(|g| g.name()).collect();
     tracing::info!(%addr, tls, games = ?names, "tickroom listening");
     let mut server = actix_web::rt::spawn(server);
+    // Ready only now that the listener serves; dropped (and silent) if the server ends alone.
+    let agones = config
+        .agones
+        .then(|| agones::Agones::start(&config, stats.clone()));
     let result = tokio::select! {
         res = &mut server => res.unwrap_or_else(|e| Err(std::io::Error::other(e))),
         () = shutdown => {
@@ -308,6 +315,10 @@ async fn serve(
             // Whatever plain HTTP is still in flight gets the time that is left, at least a
             // moment; a timeout here only means the process ends under it.
             let _ = tokio::time::timeout(left.max(std::time::Duration::from_millis(100)), stop).await;
+            // Drained: now Agones may delete the pod.
+            if let Some(agones) = agones {
+                agones.shutdown().await;
+            }
             Ok(())
         }
     };

@@ -204,7 +204,7 @@ impl<G: Game> Room<G> {
 
     fn roster_changed(&mut self) {
         self.roster_dirty = true;
-        self.room_stats.set_players(self.seats.len());
+        self.room_stats.set_players(self.seats.keys().copied());
     }
 
     /// Removes a seat for good and tells the lobby it is free.

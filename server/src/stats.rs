@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use tickroom_shared::RoomId;
+use tickroom_shared::{PlayerId, RoomId};
 
 /// Label of `tickroom_closes_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -52,6 +52,13 @@ pub struct EndpointLabels {
 
 /// The endpoints whose bodies are cached, as labelled in `tickroom_api_rebuilds_total`.
 pub const CACHED_ENDPOINTS: [&str; 4] = ["stats", "metrics", "rooms", "info"];
+
+/// Label of `tickroom_agones_errors_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AgonesLabels {
+    /// The SDK call that failed: an [`agones::Call`](crate::agones::Call) label.
+    pub call: &'static str,
+}
 
 /// The refusal reason of an upgrade that arrives while the server shuts down.
 pub const SHUTTING_DOWN: &str = "shutting_down";
@@ -118,6 +125,10 @@ pub struct Stats {
     pub max_connections: Gauge,
     /// Cluster mode's figures (all 0 on a single node).
     pub cluster: ClusterMetrics,
+    /// Agones SDK requests that failed (no sidecar, an error answer), by call.
+    pub agones_errors: Family<AgonesLabels, Counter>,
+    /// Agones Health reports withheld because a room stopped ticking.
+    pub agones_withheld: Counter,
     rooms: Mutex<BTreeMap<RoomId, Arc<RoomStats>>>,
 }
 
@@ -183,6 +194,8 @@ impl Default for Stats {
             api_refused: Counter::default(),
             max_connections: Gauge::default(),
             cluster: ClusterMetrics::default(),
+            agones_errors: Family::default(),
+            agones_withheld: Counter::default(),
             rooms: Mutex::new(BTreeMap::new()),
         };
         // Every labelled series a dashboard or alert may name exists from the start, at 0
@@ -196,6 +209,9 @@ impl Default for Stats {
         }
         for endpoint in CACHED_ENDPOINTS {
             drop(s.api_rebuilds.get_or_create(&EndpointLabels { endpoint }));
+        }
+        for call in crate::agones::Call::ALL.map(crate::agones::Call::label) {
+            drop(s.agones_errors.get_or_create(&AgonesLabels { call }));
         }
         s.registry.register(
             "sessions_open",
@@ -372,6 +388,16 @@ impl Default for Stats {
             "WebSocket connections admitted at once (after the descriptor limit)",
             s.max_connections.clone(),
         );
+        s.registry.register(
+            "agones_errors",
+            "Agones SDK requests that failed, by call",
+            s.agones_errors.clone(),
+        );
+        s.registry.register(
+            "agones_health_withheld",
+            "Agones Health reports withheld because a room stopped ticking",
+            s.agones_withheld.clone(),
+        );
         s
     }
 }
@@ -384,6 +410,8 @@ pub struct RoomStats {
     late_ticks: AtomicU64,
     overruns: AtomicU64,
     players: AtomicU64,
+    /// The seated players, for the Agones `players` list; written on seat changes only.
+    seated: Mutex<Vec<PlayerId>>,
     skipped_sends: AtomicU64,
     resyncs: AtomicU64,
     slow_kicks: AtomicU64,
@@ -453,9 +481,12 @@ impl RoomStats {
         self.global.slow_kicks.inc();
     }
 
-    /// Seats taken now.
-    pub fn set_players(&self, n: usize) {
-        self.players.store(n as u64, Relaxed);
+    /// The seats taken now (held ones included). Called on seat changes, never per tick.
+    pub fn set_players(&self, players: impl Iterator<Item = PlayerId>) {
+        let mut seated = self.seated.lock().unwrap_or_else(PoisonError::into_inner);
+        seated.clear();
+        seated.extend(players);
+        self.players.store(seated.len() as u64, Relaxed);
     }
 
     /// A serializable copy of the counters.
@@ -551,6 +582,7 @@ impl Stats {
             late_ticks: AtomicU64::new(0),
             overruns: AtomicU64::new(0),
             players: AtomicU64::new(0),
+            seated: Mutex::new(Vec::new()),
             skipped_sends: AtomicU64::new(0),
             resyncs: AtomicU64::new(0),
             slow_kicks: AtomicU64::new(0),
@@ -599,6 +631,28 @@ impl Stats {
         self.joins_refused
             .get_or_create(&JoinRefusedLabels { reason })
             .inc();
+    }
+
+    /// Every open room's tick count, for telling a stuck room thread.
+    pub fn room_ticks(&self) -> Vec<(RoomId, u64)> {
+        self.rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|r| (r.id, r.ticks.load(Relaxed)))
+            .collect()
+    }
+
+    /// Every seated player as `ROOM.PLAYER` (the prefix of its reconnect token), by room and
+    /// player id.
+    pub fn seated_players(&self) -> Vec<String> {
+        let rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut players = Vec::new();
+        for room in rooms.values() {
+            let seated = room.seated.lock().unwrap_or_else(PoisonError::into_inner);
+            players.extend(seated.iter().map(|p| format!("{}.{p}", room.id)));
+        }
+        players
     }
 
     /// The metrics in Prometheus text format.

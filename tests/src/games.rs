@@ -3,12 +3,13 @@
 //! - [`Lab`]: deterministic and driven by commands, so a test decides exactly what changes and
 //!   when: an avatar per player (everyone), a secret per player (that player only), markers in
 //!   spatial cells, badges in groups, events in any order, refusals, locks, metadata, the end of
-//!   the room and panics.
+//!   the room, panics and a stuck room thread.
 //! - [`Bulky`]: every entity changes every tick (a large Delta on purpose, to fill socket buffers
 //!   quickly in slow-consumer tests) and every tick emits an event naming it.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use tickroom_server::{
     Ctx, Game, GameInfo, Interest, Kinds, Refusal, Replicate, ReplicateEnum, Scope, TickPolicy,
 };
@@ -22,6 +23,10 @@ pub const PANIC_DX: i8 = i8::MIN;
 
 /// Names a [`Lab`] refuses at the door (`admit`) start with this.
 pub const BANNED_PREFIX: &str = "banned";
+
+/// While set, a [`LabCommand::Stall`] keeps its room's thread blocked, as a game in an endless
+/// loop would. Process-wide: only one test (the Agones health test) may use it.
+pub static STALL: AtomicBool = AtomicBool::new(false);
 
 /// A player's avatar, seen by everyone; walks by [`LabInput`].
 #[derive(Replicate, Clone, Debug)]
@@ -185,6 +190,8 @@ pub enum LabCommand {
     Panic,
     /// Panics inside the next `Game::step`.
     Explode,
+    /// Blocks the room's thread inside `Game::command` while [`STALL`] is set.
+    Stall,
 }
 
 /// Payload of every event [`LabCommand::Emit`] sends.
@@ -391,6 +398,11 @@ impl Game for Lab {
             }),
             LabCommand::Panic => panic!("lab: asked to panic in a command"),
             LabCommand::Explode => self.explode = true,
+            LabCommand::Stall => {
+                while STALL.load(Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
         }
         Ok(())
     }
