@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from loopback import start_server  # noqa: E402
@@ -43,22 +44,34 @@ def free_port():
 
 
 def redis_calls(port):
-    """Total commands Redis has served (INFO commandstats, every command)."""
+    """(round trips, commands) Redis has served so far, from INFO commandstats: a round trip is
+    a command a client sent (every directory operation is one EVALSHA, plus a SCRIPT LOAD or
+    EVAL the first time a node runs a script); commands also count those run inside scripts."""
     out = subprocess.run(["redis-cli", "-p", str(port), "INFO", "commandstats"],
                          capture_output=True, text=True, check=True).stdout
-    total = 0
+    trips = commands = 0
     for line in out.splitlines():
         if line.startswith("cmdstat_") and "calls=" in line:
-            total += int(line.split("calls=")[1].split(",")[0])
-    return total
+            name = line.split(":")[0][len("cmdstat_"):]
+            calls = int(line.split("calls=")[1].split(",")[0])
+            commands += calls
+            if name in ("evalsha", "eval", "script|load", "ping"):
+                trips += calls
+    return trips, commands
+
+
+def bots_start(url, clients, ramp, out):
+    """Starts the bots (quick match, arena) for a short window, writing their JSON report."""
+    return subprocess.Popen([BOTS, "--url", url, "--clients", str(clients), "--game", "arena",
+                             "--ramp", str(ramp), "--warmup", "2", "--duration", "5",
+                             "--measure-every", "10", "--json", out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def bots(url, clients, ramp, out):
-    """Runs the bots (quick match, arena) for a short window; returns their JSON report."""
-    subprocess.run([BOTS, "--url", url, "--clients", str(clients), "--game", "arena",
-                    "--ramp", str(ramp), "--warmup", "2", "--duration", "5",
-                    "--measure-every", "10", "--json", out],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """Runs the bots to the end; returns their JSON report."""
+    if bots_start(url, clients, ramp, out).wait() != 0:
+        raise RuntimeError("the bots failed")
     with open(out) as f:
         return json.load(f)
 
@@ -107,15 +120,19 @@ def main():
         time.sleep(2)
         idle_from, t0 = redis_calls(rport), time.monotonic()
         time.sleep(4)
-        idle_rate = (redis_calls(rport) - idle_from) / (time.monotonic() - t0)
-        before, t1 = redis_calls(rport), time.monotonic()
-        cluster = bots(f"ws://127.0.0.1:{nodes[0][1]}/ws", args.clients, args.ramp,
-                       os.path.join(tmp, "cluster.json"))
-        calls = redis_calls(rport) - before - idle_rate * (time.monotonic() - t1)
-        rooms = json.loads(subprocess.run(
-            ["python3", "-c", "import urllib.request,sys;sys.stdout.write(urllib.request."
-             f"urlopen('http://127.0.0.1:{nodes[1][1]}/api/rooms').read().decode())"],
-            capture_output=True, text=True, check=True).stdout)
+        idle_to, t1 = redis_calls(rport), time.monotonic()
+        idle = [(b - a) / (t1 - t0) for a, b in zip(idle_from, idle_to)]
+        out = os.path.join(tmp, "cluster.json")
+        run = bots_start(f"ws://127.0.0.1:{nodes[0][1]}/ws", args.clients, args.ramp, out)
+        # Every bot has joined (ramp) and the window is running: where are the players?
+        time.sleep(args.clients / args.ramp + 3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{nodes[1][1]}/api/rooms") as r:
+            rooms = json.load(r)
+        run.wait()
+        with open(out) as f:
+            cluster = json.load(f)
+        after, t2 = redis_calls(rport), time.monotonic()
+        trips, commands = [b - a - rate * (t2 - t1) for a, b, rate in zip(idle_to, after, idle)]
     finally:
         for proc, _ in nodes:
             stop(proc)
@@ -128,8 +145,9 @@ def main():
         "join_ms": cluster["join_ms"], "joined": joined, "failed": cluster["clients"]["failed"],
         "redirects": cluster["clients"]["redirects"],
         "redirected_share": cluster["clients"]["redirects"] / max(1, joined),
-        "redis_calls_per_join": calls / max(1, joined),
-        "redis_idle_calls_per_s": idle_rate,
+        "redis_round_trips_per_join": trips / max(1, joined),
+        "redis_commands_per_join": commands / max(1, joined),
+        "redis_idle_round_trips_per_s": idle[0],
         "players_per_node": per_node,
     }
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
@@ -145,8 +163,10 @@ def main():
         print(f"{label:24}{s['join_ms'][key]:>14.2f}{c['join_ms'][key]:>16.2f}")
     print(f"{'joined / failed':24}{s['joined']:>10} / {s['failed']:<3}{c['joined']:>12} / {c['failed']:<3}")
     print(f"redirected: {c['redirects']} of {c['joined']} joins ({100 * c['redirected_share']:.0f} %)")
-    print(f"Redis round trips per join: {c['redis_calls_per_join']:.2f} "
-          f"(upkeep without joins: {c['redis_idle_calls_per_s']:.1f} calls/s, subtracted)")
+    print(f"Redis round trips per join: {c['redis_round_trips_per_join']:.2f} "
+          f"(commands run, inside scripts included: {c['redis_commands_per_join']:.1f}; "
+          f"upkeep without joins, {c['redis_idle_round_trips_per_s']:.1f} round trips/s, "
+          "subtracted)")
     print(f"players per node: {c['players_per_node']}")
     out = os.path.join(ROOT, "bench/results",
                        f"cluster-{results['run']['date']}-{commit}.json")
