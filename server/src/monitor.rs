@@ -13,7 +13,7 @@
 use crate::messages::{ListRooms, RoomSummary};
 use crate::stats::{
     recent_lateness_histogram, CloseLabels, JoinRefusedLabels, RecentLateness, RefusedLabels,
-    RoomStats, Stats, JOIN_REFUSALS, SHUTTING_DOWN,
+    RoomCounts, RoomStats, Stats, JOIN_REFUSALS, SHUTTING_DOWN,
 };
 use actix::prelude::*;
 use bytes::Bytes;
@@ -193,16 +193,14 @@ pub struct Reading {
 pub struct RoomReading {
     /// Game, capacity, rate, lock and metadata, from the lobby.
     pub summary: RoomSummary,
-    /// Seats taken, from the room.
-    pub players: u64,
     /// How long it has been open.
     pub age: Duration,
     /// Payload bytes in and out since it opened.
     pub traffic: (u64, u64),
     /// Its lateness during the last second.
     pub recent: RecentLateness,
-    /// Ticks, late ticks, skipped sends, resyncs and slow kicks since it opened.
-    pub counts: [u64; 5],
+    /// Its counters since it opened, and its seats taken now.
+    pub counts: RoomCounts,
 }
 
 /// The per-second arithmetic: rates from the differences of counters between two readings,
@@ -265,11 +263,11 @@ impl Sampler {
                     None => ((0, 0), r.age.min(elapsed)),
                 };
                 seen.insert(r.summary.id, r.traffic);
-                let [ticks, late_ticks, skipped_sends, resyncs, slow_kicks] = r.counts;
+                let c = r.counts;
                 RoomRow {
                     id: r.summary.id,
                     game: r.summary.game,
-                    players: r.players,
+                    players: c.players,
                     capacity: r.summary.capacity,
                     tick_rate: r.summary.tick_rate,
                     on_change: r.summary.on_change,
@@ -280,11 +278,11 @@ impl Sampler {
                     lateness_max_us: r.recent.max_us,
                     bytes_in_per_s: per_second(base.0, r.traffic.0, span),
                     bytes_out_per_s: per_second(base.1, r.traffic.1, span),
-                    ticks,
-                    late_ticks,
-                    skipped_sends,
-                    resyncs,
-                    slow_kicks,
+                    ticks: c.ticks,
+                    late_ticks: c.late_ticks,
+                    skipped_sends: c.skipped_sends,
+                    resyncs: c.resyncs,
+                    slow_kicks: c.slow_kicks,
                 }
             })
             .collect();
@@ -334,6 +332,8 @@ pub struct Monitor {
     updates: broadcast::Sender<Bytes>,
     latest: Option<Bytes>,
     started: Instant,
+    /// A room list was asked for and has not come back: a busy lobby is not asked again.
+    polling: bool,
 }
 
 impl Monitor {
@@ -346,13 +346,20 @@ impl Monitor {
             updates: broadcast::channel(UPDATE_BACKLOG).0,
             latest: None,
             started: Instant::now(),
+            polling: false,
         }
     }
 
-    /// Asks the lobby for its rooms, then samples.
-    fn poll(&self, ctx: &mut Context<Self>) {
+    /// Asks the lobby for its rooms, then samples (a second that finds the last question
+    /// unanswered is skipped: the next sample's rates cover both).
+    fn poll(&mut self, ctx: &mut Context<Self>) {
+        if self.polling {
+            return;
+        }
+        self.polling = true;
         let rooms = self.lobby.send(ListRooms);
         ctx.spawn(rooms.into_actor(self).map(|rooms, monitor, _| {
+            monitor.polling = false;
             // A lobby that does not answer is stopping with the server: no rooms to show.
             monitor.publish(rooms.unwrap_or_default());
         }));
@@ -379,19 +386,11 @@ impl Monitor {
             .into_iter()
             .filter_map(|summary| {
                 let (room, recent) = counters.remove(&summary.id)?;
-                let report = room.report();
                 Some(RoomReading {
-                    players: report.players,
                     age: room.age(),
                     traffic: room.traffic(),
                     recent,
-                    counts: [
-                        report.ticks,
-                        report.late_ticks,
-                        report.skipped_sends,
-                        report.resyncs,
-                        report.slow_kicks,
-                    ],
+                    counts: room.counts(),
                     summary,
                 })
             })
@@ -571,7 +570,6 @@ mod tests {
     fn room(id: u32, age: Duration, traffic: (u64, u64)) -> RoomReading {
         RoomReading {
             summary: summary(id),
-            players: 2,
             age,
             traffic,
             recent: RecentLateness {
@@ -579,7 +577,14 @@ mod tests {
                 p99_us: 900,
                 max_us: 1200,
             },
-            counts: [30, 1, 2, 3, 4],
+            counts: RoomCounts {
+                ticks: 30,
+                late_ticks: 1,
+                skipped_sends: 2,
+                resyncs: 3,
+                slow_kicks: 4,
+                players: 2,
+            },
         }
     }
 

@@ -496,6 +496,20 @@ impl RoomStats {
         (self.bytes_in.load(Relaxed), self.bytes_out.load(Relaxed))
     }
 
+    /// Ticks, late ticks, skipped sends, resyncs and slow kicks since the room opened, and the
+    /// seats taken now: [`RoomStats::report`] without its percentiles, which cost a walk over
+    /// the lifetime histogram (the admin monitor reads every room every second).
+    pub fn counts(&self) -> RoomCounts {
+        RoomCounts {
+            ticks: self.ticks.load(Relaxed),
+            late_ticks: self.late_ticks.load(Relaxed),
+            skipped_sends: self.skipped_sends.load(Relaxed),
+            resyncs: self.resyncs.load(Relaxed),
+            slow_kicks: self.slow_kicks.load(Relaxed),
+            players: self.players.load(Relaxed),
+        }
+    }
+
     /// The lateness of the ticks since the last call, added to `all` (the server-wide window)
     /// and summarised for this room; the room's window starts again empty. Only the admin
     /// monitor calls it, once a second.
@@ -509,9 +523,11 @@ impl RoomStats {
             p99_us: recent.value_at_quantile(0.99),
             max_us: recent.max(),
         };
-        // Cannot fail: both histograms have the same bounds (see recent_lateness_histogram).
-        let _ = all.add(&*recent);
-        recent.reset();
+        if !recent.is_empty() {
+            // Cannot fail: both histograms have the same bounds (recent_lateness_histogram).
+            let _ = all.add(&*recent);
+            recent.reset();
+        }
         summary
     }
 
@@ -580,6 +596,23 @@ impl RoomStats {
             lateness_max_us: h.max(),
         }
     }
+}
+
+/// A room's counters since it opened (see [`RoomStats::counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoomCounts {
+    /// Ticks run.
+    pub ticks: u64,
+    /// Ticks more than a tenth of a period late.
+    pub late_ticks: u64,
+    /// Deltas skipped for full queues.
+    pub skipped_sends: u64,
+    /// Keyframes sent to resync members.
+    pub resyncs: u64,
+    /// Members dropped as too slow.
+    pub slow_kicks: u64,
+    /// Seats taken now.
+    pub players: u64,
 }
 
 /// One room's tick lateness over a short window (the admin page's last second).

@@ -50,7 +50,17 @@ export class RoomView {
     this.actions = el("div", { class: "actions" });
     this.status = el("p", { class: "status", "data-testid": "room-status" });
     this.players = el("tbody");
-    const headings = ["player", "name", "connection", "RTT", "queue", "skipped", "resyncs", ""];
+    // Column headings, and whether the column holds numbers (right-aligned).
+    const headings: [string, boolean][] = [
+      ["player", true],
+      ["name", false],
+      ["connection", false],
+      ["RTT", true],
+      ["queue", false],
+      ["skipped", true],
+      ["resyncs", true],
+      ["", false],
+    ];
     this.element = el(
       "section",
       { class: "room-view", "data-testid": "room-view" },
@@ -66,7 +76,7 @@ export class RoomView {
         el(
           "table",
           { "data-testid": "room-players" },
-          el("thead", {}, el("tr", {}, ...headings.map((h) => el("th", {}, h)))),
+          el("thead", {}, el("tr", {}, ...headings.map(([h, num]) => el("th", num ? { class: "num" } : {}, h)))),
           this.players,
         ),
       ),

@@ -4,20 +4,21 @@ import { formatAge, formatCount, formatMicros, formatRate, UNKNOWN } from "./for
 import { roomHash } from "./route";
 import type { RoomRow } from "./types";
 
-const HEADINGS = [
-  "room",
-  "game",
-  "players",
-  "spectators",
-  "tick rate",
-  "p99 lateness (1 s)",
-  "in",
-  "out",
-  "age",
-  "skipped",
-  "resyncs",
-  "state",
-] as const;
+/** Column headings, and whether the column holds numbers (right-aligned). */
+const HEADINGS: readonly (readonly [string, boolean])[] = [
+  ["room", false],
+  ["game", false],
+  ["players", true],
+  ["spectators", true],
+  ["tick rate", true],
+  ["p99 lateness (1 s)", true],
+  ["in", true],
+  ["out", true],
+  ["age", true],
+  ["skipped", true],
+  ["resyncs", true],
+  ["state", false],
+];
 
 /** A room's state in a few words: locked, its metadata. */
 export function roomState(row: RoomRow): string {
@@ -44,7 +45,7 @@ export class RoomsTable {
         el(
           "table",
           { "data-testid": "rooms-table" },
-          el("thead", {}, el("tr", {}, ...HEADINGS.map((h) => el("th", {}, h)))),
+          el("thead", {}, el("tr", {}, ...HEADINGS.map(([h, num]) => el("th", num ? { class: "num" } : {}, h)))),
           this.body,
         ),
       ),
