@@ -1,5 +1,7 @@
 // @ts-check
-// Builds the browser client into dist/: index.html, app.js (+ source map) and app.css.
+// Builds the browser client into dist/: index.html, app.js (+ source map) and app.css, and the
+// admin page: admin.html, admin.js (+ map) and admin.css (its own styles and uPlot's, imported by
+// src/admin/main.ts).
 // Usage: node scripts/build.mjs [--dev]   (--dev skips minification)
 import { build } from "esbuild";
 import { copyFile, mkdir, rm } from "node:fs/promises";
@@ -25,8 +27,20 @@ const result = await build({
   alias: { "@tickroom/client": join(root, "src/sdk/index.ts") },
   logLevel: "warning",
 });
+const admin = await build({
+  entryPoints: [join(root, "src/admin/main.ts")],
+  outfile: join(dist, "admin.js"),
+  bundle: true,
+  format: "esm",
+  target: ["es2022"],
+  minify: !dev,
+  sourcemap: true,
+  metafile: true,
+  logLevel: "warning",
+});
 await copyFile(join(root, "static/index.html"), join(dist, "index.html"));
+await copyFile(join(root, "static/admin.html"), join(dist, "admin.html"));
 await copyFile(join(root, "static/app.css"), join(dist, "app.css"));
-for (const [file, info] of Object.entries(result.metafile.outputs)) {
+for (const [file, info] of Object.entries({ ...result.metafile.outputs, ...admin.metafile.outputs })) {
   if (file.endsWith(".js")) console.log(`build: ${file.replace(/^.*dist\//, "dist/")} ${info.bytes} bytes`);
 }

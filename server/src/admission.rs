@@ -217,6 +217,13 @@ impl Admission {
         })
     }
 
+    /// Whether `origin` (`scheme://host[:port]`) is this server itself (its names and addresses
+    /// on its port, as for WebSockets) or one of `allowed`. The admin endpoints check a
+    /// request's `Host` and an action's `Origin` with it.
+    pub fn own_origin(&self, origin: &str, allowed: &[String]) -> bool {
+        origin_allowed(origin, &self.own, allowed)
+    }
+
     /// WebSocket connections open now.
     pub fn open(&self) -> usize {
         *self.drained.borrow()

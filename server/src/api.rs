@@ -140,6 +140,15 @@ impl Denied {
     }
 }
 
+/// Why an operator request was let in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// It came from a loopback address, which is trusted.
+    Loopback,
+    /// It carried the `--admin-token`.
+    Token,
+}
+
 /// Whether a request may read an operator endpoint: from a loopback address when `loopback` is
 /// trusted, or with `Authorization: Bearer <token>` when a token is configured. The token is
 /// compared in constant time (only its length can show through timing).
@@ -149,8 +158,19 @@ pub fn operator_access(
     token: Option<&AdminToken>,
     loopback: bool,
 ) -> Result<(), Denied> {
+    operator_grant(peer, authorization, token, loopback).map(|_| ())
+}
+
+/// [`operator_access`], saying which rule let the request in (the admin page checks more of
+/// a request trusted only for its address).
+pub fn operator_grant(
+    peer: Option<IpAddr>,
+    authorization: Option<&[u8]>,
+    token: Option<&AdminToken>,
+    loopback: bool,
+) -> Result<Grant, Denied> {
     if loopback && peer.is_some_and(|ip| ip.is_loopback()) {
-        return Ok(());
+        return Ok(Grant::Loopback);
     }
     let Some(token) = token else {
         return Err(Denied::LoopbackOnly);
@@ -161,7 +181,7 @@ pub fn operator_access(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"bearer "))
         .map_or(&b""[..], |(_, token)| token);
     if bool::from(given.ct_eq(token.as_bytes())) {
-        Ok(())
+        Ok(Grant::Token)
     } else {
         Err(Denied::Token)
     }
@@ -188,13 +208,13 @@ fn refuse_operator(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> 
     })
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<Bytes, actix_web::Error> {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<Bytes, actix_web::Error> {
     serde_json::to_vec(value)
         .map(Bytes::from)
         .map_err(actix_web::error::ErrorInternalServerError)
 }
 
-fn json_response(body: Bytes) -> HttpResponse {
+pub(crate) fn json_response(body: Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(body)

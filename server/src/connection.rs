@@ -4,6 +4,7 @@
 use crate::messages::{Outgoing, SessionEvent};
 use actix::prelude::*;
 use bytes::Bytes;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use tickroom_shared::{CloseCode, ErrorCode};
@@ -49,6 +50,28 @@ impl Closer {
     }
 }
 
+/// The round-trip time of a connection's last answered WebSocket ping, written by its session
+/// and read by its room for the admin page.
+#[derive(Clone, Debug, Default)]
+pub struct Rtt(Arc<AtomicU64>);
+
+impl Rtt {
+    /// Records a measured round trip.
+    pub fn set(&self, rtt: Duration) {
+        // At least 1 µs, so a measurement is never mistaken for "none yet".
+        let us = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX).max(1);
+        self.0.store(us, Relaxed);
+    }
+
+    /// The last round trip, `None` before the first answer.
+    pub fn get(&self) -> Option<Duration> {
+        match self.0.load(Relaxed) {
+            0 => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+}
+
 /// A room's handle on one session.
 pub struct Connection {
     /// Unique per connection; guards against messages from a replaced connection.
@@ -59,6 +82,8 @@ pub struct Connection {
     pub events: Recipient<SessionEvent>,
     /// Last resort for a session that stopped draining.
     pub closer: Closer,
+    /// The connection's round-trip time, as its session measures it.
+    pub rtt: Rtt,
 }
 
 impl Connection {

@@ -28,6 +28,9 @@
 //!   the file-descriptor limit allows).
 //! - [`budget`]: what one client address may hold (rooms, room creations, seats), as pure code.
 //! - [`api`]: the other HTTP endpoints, cached; the operator views and who may read them.
+//! - [`monitor`]: the `Monitor` actor: the server sampled once a second, five minutes of
+//!   history, the admin page's live updates; [`admin`]: the admin page's endpoints (stream,
+//!   room detail, close, kick) and their access rules.
 //! - [`config`]: every option as a flag and a `TICKROOM_*` variable.
 //! - [`stats`]: counters served at `/api/stats` and `/metrics`.
 //! - [`web_client`]: the web client at `/`: `--static-dir`, files a binary embeds
@@ -44,6 +47,7 @@
 // The derives name `::tickroom_server`; this lets them work inside this crate too (its tests).
 extern crate self as tickroom_server;
 
+pub mod admin;
 pub mod admission;
 pub mod agones;
 pub mod api;
@@ -57,6 +61,7 @@ pub mod inbox;
 pub mod lobby;
 pub mod membership;
 pub mod messages;
+pub mod monitor;
 pub mod registry;
 pub mod replicate;
 pub mod replication;
@@ -107,6 +112,8 @@ pub struct AppState {
     pub caches: api::Caches,
     /// Cluster mode: this node's id and its member of the directory.
     pub cluster: Option<(String, Addr<cluster::ClusterNode>)>,
+    /// Samples the server for the admin page.
+    pub monitor: Addr<monitor::Monitor>,
     next_connection: AtomicU64,
 }
 
@@ -201,6 +208,7 @@ async fn serve(
         cluster.as_ref().map(|(_, addr)| addr.clone()),
     )
     .start();
+    let monitor = monitor::Monitor::new(stats.clone(), lobby.clone().recipient()).start();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let limits = watchdog::Limits {
         stall: config.stall_limit(),
@@ -224,6 +232,7 @@ async fn serve(
         watchdog,
         caches: api::Caches::default(),
         cluster,
+        monitor,
         next_connection: AtomicU64::new(1),
     });
     // Every TCP connection, WebSocket or not: shutdown keeps listening until they are gone.
@@ -239,6 +248,13 @@ async fn serve(
             .route("/api/stats", web::get().to(api::stats))
             .route("/api/info", web::get().to(api::info))
             .route("/metrics", web::get().to(api::metrics))
+            .route("/api/admin/stream", web::get().to(admin::stream))
+            .route("/api/admin/rooms/{id}", web::get().to(admin::room))
+            .service(admin::action("/api/admin/rooms/{id}/close", admin::close))
+            .service(admin::action(
+                "/api/admin/rooms/{id}/kick/{player}",
+                admin::kick,
+            ))
             .route("/healthz", web::get().to(api::healthz));
         let app = if echo {
             app.route("/echo", web::get().to(session::echo))

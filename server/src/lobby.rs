@@ -15,8 +15,9 @@ use crate::cluster::ClusterNode;
 use crate::config::Config;
 use crate::directory::{Denial, Pending, Placement, RoomRecord};
 use crate::messages::{
-    CloseRoom, Departure, Join, JoinRequest, ListRooms, Locate, MayClose, Requeue, RoomEvent,
-    RoomNote, RoomSummary, SeatRequest, Shutdown, Target, Unavailable,
+    CloseRoom, Departure, Join, JoinRequest, ListRooms, Locate, MayClose, OperatorClose,
+    OperatorRoom, Requeue, RoomEvent, RoomNote, RoomSummary, SeatRequest, Shutdown, Target,
+    Unavailable,
 };
 use crate::registry::{Games, RoomHandle, RoomSpec};
 use crate::stats::Stats;
@@ -638,6 +639,33 @@ impl Handler<ListRooms> for Lobby {
                 })
                 .collect(),
         )
+    }
+}
+
+impl Handler<OperatorRoom> for Lobby {
+    type Result = MessageResult<OperatorRoom>;
+
+    /// The room's operator handles, if it runs here.
+    fn handle(&mut self, msg: OperatorRoom, _: &mut Context<Self>) -> MessageResult<OperatorRoom> {
+        MessageResult(self.rooms.get(&msg.0).map(|r| r.handle.operator.clone()))
+    }
+}
+
+impl Handler<OperatorClose> for Lobby {
+    type Result = bool;
+
+    /// Closes a room at the operator's request, seats taken or not (their joins in flight are
+    /// lost with it, as with any closing room).
+    fn handle(&mut self, OperatorClose(id): OperatorClose, _: &mut Context<Self>) -> bool {
+        let Some(room) = self.forget(id) else {
+            return false;
+        };
+        tracing::info!(room = %id, "closed by the operator");
+        room.handle.close.do_send(CloseRoom {
+            code: CloseCode::Normal,
+            reason: "closed by the operator".into(),
+        });
+        true
     }
 }
 

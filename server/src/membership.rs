@@ -62,6 +62,11 @@ pub struct Seat<C> {
     pub pending: VecDeque<Bytes>,
     /// Chat lines not yet queued, oldest first (at most [`MAX_CHAT_BACKLOG`]).
     pub chat: VecDeque<Bytes>,
+    /// Ticks skipped for a full queue since the seat was taken (for the operator).
+    pub skipped: u64,
+    /// Snapshots that caught the member up after it had received ticks (a skip or its own
+    /// `Resync`), since the seat was taken (for the operator).
+    pub resyncs: u64,
     stuck_since: Option<Instant>,
     held_until: Option<Instant>,
 }
@@ -79,9 +84,21 @@ impl<C> Seat<C> {
             delivered: None,
             pending: VecDeque::new(),
             chat: VecDeque::new(),
+            skipped: 0,
+            resyncs: 0,
             stuck_since: None,
             held_until: None,
         }
+    }
+
+    /// Since when the member's queue has been full, if it is.
+    pub fn stuck_since(&self) -> Option<Instant> {
+        self.stuck_since
+    }
+
+    /// Until when a held seat waits for its reconnect, if it is held.
+    pub fn held_until(&self) -> Option<Instant> {
+        self.held_until.filter(|_| self.conn.is_none())
     }
 
     /// A new connection takes the seat (resume): Snapshot next, no replay of older events.
@@ -150,6 +167,9 @@ impl<C> Seat<C> {
     ) -> Verdict {
         match outcome {
             Delivery::Sent => {
+                if self.needs_snapshot && self.delivered.is_some() {
+                    self.resyncs += 1;
+                }
                 self.needs_snapshot = false;
                 self.stuck_since = None;
                 self.delivered = Some(tick);
@@ -157,6 +177,7 @@ impl<C> Seat<C> {
                 Verdict::Fine
             }
             Delivery::Full => {
+                self.skipped += 1;
                 self.needs_snapshot = true;
                 let since = *self.stuck_since.get_or_insert(now);
                 if now.duration_since(since) >= timeout || self.pending.len() > MAX_PENDING {
@@ -244,6 +265,12 @@ mod tests {
             seat.after_send(Delivery::Full, Tick(6), vec![], end, TIMEOUT),
             Verdict::TooSlow
         );
+        assert_eq!(seat.skipped, 4, "every full queue is a skipped tick");
+        assert_eq!(
+            seat.resyncs, 1,
+            "the snapshot after the first skip caught it up"
+        );
+        assert_eq!(seat.stuck_since(), Some(much_later));
     }
 
     #[test]

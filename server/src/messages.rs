@@ -8,6 +8,7 @@
 //!  Session ◀──Outgoing / SessionEvent───── Room (and Lobby for failed joins)
 //!  Lobby   ◀──RoomEvent─────────────────── Room
 //!  Lobby   ──SeatRequest / RoomNote / …──▶ ClusterNode ──▶ Redis (cluster mode only)
+//!  admin   ──OperatorRoom / OperatorClose─▶ Lobby; ──Inspect / Kick──▶ Room (the admin page)
 //! ```
 
 use crate::connection::Connection;
@@ -20,7 +21,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use tickroom_shared::{CloseCode, ErrorCode, PlayerId, RoomId};
+use tickroom_shared::{CloseCode, ErrorCode, PlayerId, RoomId, Tick};
 
 /// Already-encoded messages for one connection, written in order as separate WebSocket
 /// messages; the same allocations may be shared by many connections. A room sends a member one
@@ -328,4 +329,95 @@ pub enum Departure {
     Drain,
     /// The node is gone: its lease and rooms leave the directory.
     Leave,
+}
+
+/// Operator: the handles of one room of this node, to inspect it or kick a member (`None`: no
+/// such room here).
+#[derive(Message, Debug)]
+#[rtype(result = "Option<OperatorHandles>")]
+pub struct OperatorRoom(pub RoomId);
+
+/// What the admin endpoints may ask a room directly.
+#[derive(Clone)]
+pub struct OperatorHandles {
+    /// Its members' figures.
+    pub inspect: Recipient<Inspect>,
+    /// Kicks a member.
+    pub kick: Recipient<Kick>,
+}
+
+impl std::fmt::Debug for OperatorHandles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OperatorHandles")
+    }
+}
+
+/// Operator: close this room now, whoever is in it (members get 1000, "closed by the
+/// operator"); `false` if there is no such room here. The lobby forgets it first, as for an
+/// idle room, so the addresses' budgets and (in cluster mode) the directory are given back.
+#[derive(Message, Debug)]
+#[rtype(result = "bool")]
+pub struct OperatorClose(pub RoomId);
+
+/// Operator: the room's members and their connections, now.
+#[derive(Message, Debug)]
+#[rtype(result = "RoomDetail")]
+pub struct Inspect;
+
+/// Operator: close a member's connection with [`CloseCode::Kicked`] and free its seat at once
+/// (not held for a reconnect); `false` if the room has no such seat.
+#[derive(Message, Debug)]
+#[rtype(result = "bool")]
+pub struct Kick {
+    /// The seat.
+    pub player: PlayerId,
+}
+
+/// One room as the admin page's room view shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RoomDetail {
+    /// Room id.
+    pub id: RoomId,
+    /// Game name.
+    pub game: &'static str,
+    /// The room's current tick.
+    pub tick: Tick,
+    /// Ticks per second.
+    pub tick_rate: u16,
+    /// Seats in the room.
+    pub capacity: u32,
+    /// Joins refused while locked.
+    pub locked: bool,
+    /// Every seat, connected or held, by player id.
+    pub players: Vec<MemberReport>,
+}
+
+/// One seat of a room, for the operator.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct MemberReport {
+    /// The seat.
+    pub player: PlayerId,
+    /// Display name.
+    pub name: String,
+    /// A connection holds the seat (else it is held for a reconnect).
+    pub connected: bool,
+    /// Round trip of the connection's last answered WebSocket ping, milliseconds; `None` before
+    /// the first answer (pings go out every `--heartbeat-interval`) or while held.
+    pub rtt_ms: Option<f64>,
+    /// Reliable messages (command results, `Ended`) waiting for room in its queue.
+    pub pending: usize,
+    /// Chat lines waiting for room in its queue.
+    pub chat_backlog: usize,
+    /// Its next tick message is a Snapshot (just seated, resumed, skipped or asked).
+    pub snapshot_due: bool,
+    /// How long its queue has been full, milliseconds; `None` when it takes messages.
+    pub stuck_ms: Option<u64>,
+    /// Bytes its socket has not been able to send yet (Linux; `None` elsewhere or while held).
+    pub unsent_bytes: Option<usize>,
+    /// Ticks skipped for a full queue since it was seated.
+    pub skipped: u64,
+    /// Snapshots sent to catch it up after skips or its own `Resync`, since it was seated.
+    pub resyncs: u64,
+    /// A held seat: milliseconds left of its reconnect grace.
+    pub held_ms: Option<u64>,
 }

@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::game::{Game, GameInfo, Refusal};
-use crate::messages::{CloseRoom, Join, RoomEvent};
+use crate::messages::{CloseRoom, Join, OperatorHandles, RoomEvent};
 use crate::room::Room;
 use crate::sim::{kinds_of, Simulation};
 use crate::stats::Stats;
@@ -18,6 +18,8 @@ pub struct RoomHandle {
     pub join: Recipient<Join>,
     /// Closing it.
     pub close: Recipient<CloseRoom>,
+    /// What the admin endpoints ask it directly.
+    pub operator: OperatorHandles,
     /// Lock, metadata and capacity as the game set them when it created the room.
     pub control: crate::world::RoomControl,
 }
@@ -99,7 +101,11 @@ impl<G: Game> GameEntry for Entry<G> {
         });
         Ok(RoomHandle {
             join: addr.clone().recipient(),
-            close: addr.recipient(),
+            close: addr.clone().recipient(),
+            operator: OperatorHandles {
+                inspect: addr.clone().recipient(),
+                kick: addr.recipient(),
+            },
             control,
         })
     }

@@ -18,8 +18,8 @@ use crate::game::Game;
 use crate::inbox::{Inbox, Kind, Letter};
 use crate::membership::{deliver, Delivery, Seat, Verdict};
 use crate::messages::{
-    CloseRoom, FromPlayer, Join, JoinRequest, Origin, Outgoing, PlayerMsg, RoomEvent, SessionEvent,
-    Target,
+    CloseRoom, FromPlayer, Inspect, Join, JoinRequest, Kick, MemberReport, Origin, Outgoing,
+    PlayerMsg, RoomDetail, RoomEvent, SessionEvent, Target,
 };
 use crate::sim::{Rejected, Simulation};
 use crate::stats::{RoomStats, Stats};
@@ -69,6 +69,9 @@ pub struct Room<G: Game> {
     inbox: Arc<Inbox>,
     /// The previous tick's emptied letters, handed back to the inbox to reuse its allocation.
     spare: Vec<Letter>,
+    /// Payload bytes the members sent since the last tick (inputs, commands, chat), counted
+    /// into the room's statistics once per tick.
+    bytes_in: u64,
 }
 
 /// A client message with this game's input and command types.
@@ -141,6 +144,7 @@ impl<G: Game> Room<G> {
             // Inputs from every member: a generous burst per seat before one is dropped.
             inbox: Arc::new(Inbox::new((capacity as usize * 8).max(256))),
             spare: Vec::new(),
+            bytes_in: 0,
         }
     }
 
@@ -307,6 +311,7 @@ impl<G: Game> Room<G> {
         let emit = outcome.changed || keepalive_due || outcome.ended.is_some();
         let mut verdicts = Vec::new();
         let mut roster_for_snapshot = None;
+        let mut bytes_out = 0u64;
         let players: Vec<PlayerId> = self.seats.keys().copied().collect();
         for player in players {
             let scopes = self.sim.visible(player);
@@ -349,7 +354,14 @@ impl<G: Game> Room<G> {
                 // would be shared-cache-line traffic for nothing.
                 self.stats.chat_dropped.inc_by(dropped as u64);
             }
-            let outcome = deliver(seat, parts, send);
+            let outcome = deliver(seat, parts, |conn, frames| {
+                let size: usize = frames.iter().map(Bytes::len).sum();
+                let delivery = send(conn, frames);
+                if delivery == Delivery::Sent {
+                    bytes_out += size as u64;
+                }
+                delivery
+            });
             if outcome == Delivery::Full {
                 self.room_stats.skipped();
             }
@@ -376,6 +388,8 @@ impl<G: Game> Room<G> {
             self.last_sent = tick;
         }
         self.room_stats.record_work(wall.elapsed());
+        self.room_stats
+            .record_traffic(std::mem::take(&mut self.bytes_in), bytes_out);
         for (player, verdict, expired) in verdicts {
             match verdict {
                 Verdict::TooSlow => {
@@ -492,6 +506,7 @@ impl<G: Game> Room<G> {
             if self.seat(from).is_none() {
                 continue;
             }
+            self.bytes_in += letter.bytes.len() as u64;
             let player = letter.player;
             let queued = match tickroom_shared::decode::<GameMsg<G>>(&letter.bytes, &self.limits) {
                 Ok(ClientMsg::Input { seq, input }) if letter.kind == Kind::Input => {
@@ -515,6 +530,7 @@ impl<G: Game> Room<G> {
         let player = from.player;
         match msg {
             PlayerMsg::Chat { text } => {
+                self.bytes_in += text.len() as u64;
                 let name = self
                     .seats
                     .get(&player)
@@ -704,6 +720,70 @@ impl<G: Game> Handler<FromPlayer> for Room<G> {
     /// the inbox).
     fn handle(&mut self, msg: FromPlayer, _: &mut Context<Self>) {
         self.on_player(msg.from, msg.msg);
+    }
+}
+
+impl<G: Game> Handler<Inspect> for Room<G> {
+    type Result = MessageResult<Inspect>;
+
+    /// The operator's look at the room: every seat with its connection's figures.
+    fn handle(&mut self, _: Inspect, _: &mut Context<Self>) -> MessageResult<Inspect> {
+        let now = std::time::Instant::now();
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let players = self
+            .seats
+            .iter()
+            .map(|(player, seat)| MemberReport {
+                player: *player,
+                name: seat.name.clone(),
+                connected: seat.conn.is_some(),
+                rtt_ms: seat
+                    .conn
+                    .as_ref()
+                    .and_then(|c| c.rtt.get())
+                    .map(|rtt| rtt.as_secs_f64() * 1000.0),
+                pending: seat.pending.len(),
+                chat_backlog: seat.chat.len(),
+                snapshot_due: seat.needs_snapshot,
+                stuck_ms: seat
+                    .stuck_since()
+                    .map(|since| millis(now.saturating_duration_since(since))),
+                unsent_bytes: seat.conn.as_ref().and_then(|c| c.closer.unsent()),
+                skipped: seat.skipped,
+                resyncs: seat.resyncs,
+                held_ms: seat
+                    .held_until()
+                    .map(|until| millis(until.saturating_duration_since(now))),
+            })
+            .collect();
+        MessageResult(RoomDetail {
+            id: self.id,
+            game: G::NAME,
+            tick: self.sim.tick(),
+            tick_rate: self.hz,
+            capacity: self.capacity(),
+            locked: self.sim.room_control().locked,
+            players,
+        })
+    }
+}
+
+impl<G: Game> Handler<Kick> for Room<G> {
+    type Result = bool;
+
+    /// The operator removes a member: its connection closes with 4007 and the seat is freed at
+    /// once, so its token can no longer resume it.
+    fn handle(&mut self, msg: Kick, _: &mut Context<Self>) -> bool {
+        let Some(seat) = self.seats.get_mut(&msg.player) else {
+            return false;
+        };
+        // Taken first, so the session's close is not reported back as a disconnect.
+        if let Some(conn) = seat.conn.take() {
+            conn.close(CloseCode::Kicked, "kicked by the operator");
+        }
+        tracing::info!(room = %self.id, player = %msg.player, "kicked by the operator");
+        self.remove(msg.player);
+        true
     }
 }
 

@@ -19,7 +19,7 @@
 //! (RFC 6455 §7.1.1).
 
 use crate::admission::Slot;
-use crate::connection::{Closer, Connection};
+use crate::connection::{Closer, Connection, Rtt};
 use crate::inbox::{Inbox, Kind, Letter};
 use crate::messages::{
     FromPlayer, JoinRequest, Origin, Outgoing, PlayerMsg, RoomLink, SessionEvent, Target,
@@ -442,6 +442,11 @@ pub struct Session {
     /// A close frame was sent: nothing more is written, and the client's answering close ends
     /// the session.
     closing: bool,
+    /// The last ping sent: its payload (a counter, so a late or unsolicited pong is not taken
+    /// for its answer) and when it left.
+    ping: (u64, Instant),
+    /// The round trip of the last answered ping, shared with the room (the admin page shows it).
+    rtt: Rtt,
 }
 
 /// A token bucket of `per_sec` with a `burst`; both at least 1 (the config parser enforces it;
@@ -478,6 +483,8 @@ impl Session {
             seen,
             watch,
             closing: false,
+            ping: (0, Instant::now()),
+            rtt: Rtt::default(),
         }
     }
 
@@ -667,6 +674,7 @@ impl Session {
                     outgoing: ctx.address().recipient(),
                     events: ctx.address().recipient(),
                     closer: self.closer.clone(),
+                    rtt: self.rtt.clone(),
                 };
                 self.phase = Phase::Joining;
                 self.state.lobby.do_send(JoinRequest {
@@ -882,7 +890,9 @@ impl Actor for Session {
             // Running: the watchdog leaves this connection alone for another period.
             session.watch.beat();
             if !session.closing {
-                ctx.ping(b"");
+                let next = session.ping.0.wrapping_add(1);
+                session.ping = (next, Instant::now());
+                ctx.ping(&next.to_be_bytes());
             }
         });
     }
@@ -939,7 +949,15 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
             }
             ws::Message::Continuation(item) => self.on_fragment(item, ctx),
             ws::Message::Ping(payload) => ctx.pong(&payload),
-            ws::Message::Pong(_) | ws::Message::Nop => {}
+            ws::Message::Pong(payload) => {
+                // The answer to the last ping: its round trip, queueing on both sides included
+                // (what a player feels). Older answers and unsolicited pongs are ignored.
+                let (sent, at) = self.ping;
+                if sent != 0 && payload.as_ref() == sent.to_be_bytes() {
+                    self.rtt.set(at.elapsed());
+                }
+            }
+            ws::Message::Nop => {}
             ws::Message::Close(reason) => {
                 // Echo the client's close, as RFC 6455 asks, and end: the server then closes
                 // TCP at once (the HTTP server's client-disconnect timeout is 0).

@@ -17,7 +17,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tickroom_shared::{PlayerId, RoomId};
 
 /// Label of `tickroom_closes_total`.
@@ -42,7 +42,7 @@ pub struct JoinRefusedLabels {
 }
 
 /// Every reason a join is counted as refused, so each series exists from the start.
-const JOIN_REFUSALS: [&str; 4] = ["ip_rooms", "ip_creates", "ip_seats", "max_rooms"];
+pub const JOIN_REFUSALS: [&str; 4] = ["ip_rooms", "ip_creates", "ip_seats", "max_rooms"];
 /// Label of `tickroom_api_rebuilds_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EndpointLabels {
@@ -419,10 +419,25 @@ pub struct RoomStats {
     last_snapshot_bytes: AtomicU64,
     work_us: AtomicU64,
     lateness_us: Mutex<HdrHistogram<u64>>,
+    /// When the room opened, for its age on the admin page.
+    opened: Instant,
+    /// Payload bytes of the inputs, commands and chat its members sent, since it opened.
+    bytes_in: AtomicU64,
+    /// Payload bytes the room queued to its members, since it opened.
+    bytes_out: AtomicU64,
+    /// Tick lateness since the admin monitor last took it ([`RoomStats::take_recent`]): the
+    /// live charts need the last second, which the lifetime histogram cannot give.
+    recent_lateness_us: Mutex<HdrHistogram<u32>>,
 }
 
 /// Lateness above this is clamped; a tick a minute late is already a disaster.
 const MAX_TRACKED_US: u64 = 60_000_000;
+
+/// An empty histogram of recent lateness: 2 significant digits (1 %) keep it at about 10 KiB,
+/// so a thousand rooms cost 10 MiB; the bounds are fixed, so creation cannot fail.
+pub fn recent_lateness_histogram() -> HdrHistogram<u32> {
+    HdrHistogram::new_with_bounds(1, MAX_TRACKED_US, 2).expect("valid histogram bounds")
+}
 
 impl RoomStats {
     /// Records one tick that started `lateness` after its schedule, with a period of `period`.
@@ -445,6 +460,75 @@ impl RoomStats {
             .unwrap_or_else(PoisonError::into_inner);
         // Cannot fail: the value is clamped into the histogram's bounds.
         let _ = h.record(us);
+        drop(h);
+        let mut recent = self
+            .recent_lateness_us
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Cannot fail: clamped as above. A count that would overflow u32 saturates.
+        let _ = recent.record(us);
+    }
+
+    /// Records one tick's traffic: payload bytes the members sent (taken from the inbox and
+    /// chat) and bytes queued to them. One call per tick, so the counters cost the room thread
+    /// two atomic additions per tick, not per member.
+    pub fn record_traffic(&self, bytes_in: u64, bytes_out: u64) {
+        if bytes_in > 0 {
+            self.bytes_in.fetch_add(bytes_in, Relaxed);
+        }
+        if bytes_out > 0 {
+            self.bytes_out.fetch_add(bytes_out, Relaxed);
+        }
+    }
+
+    /// The room's id.
+    pub fn id(&self) -> RoomId {
+        self.id
+    }
+
+    /// How long the room has been open.
+    pub fn age(&self) -> Duration {
+        self.opened.elapsed()
+    }
+
+    /// Payload bytes in and out since the room opened (see [`RoomStats::record_traffic`]).
+    pub fn traffic(&self) -> (u64, u64) {
+        (self.bytes_in.load(Relaxed), self.bytes_out.load(Relaxed))
+    }
+
+    /// Ticks, late ticks, skipped sends, resyncs and slow kicks since the room opened, and the
+    /// seats taken now: [`RoomStats::report`] without its percentiles, which cost a walk over
+    /// the lifetime histogram (the admin monitor reads every room every second).
+    pub fn counts(&self) -> RoomCounts {
+        RoomCounts {
+            ticks: self.ticks.load(Relaxed),
+            late_ticks: self.late_ticks.load(Relaxed),
+            skipped_sends: self.skipped_sends.load(Relaxed),
+            resyncs: self.resyncs.load(Relaxed),
+            slow_kicks: self.slow_kicks.load(Relaxed),
+            players: self.players.load(Relaxed),
+        }
+    }
+
+    /// The lateness of the ticks since the last call, added to `all` (the server-wide window)
+    /// and summarised for this room; the room's window starts again empty. Only the admin
+    /// monitor calls it, once a second.
+    pub fn take_recent(&self, all: &mut HdrHistogram<u32>) -> RecentLateness {
+        let mut recent = self
+            .recent_lateness_us
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let summary = RecentLateness {
+            ticks: recent.len(),
+            p99_us: recent.value_at_quantile(0.99),
+            max_us: recent.max(),
+        };
+        if !recent.is_empty() {
+            // Cannot fail: both histograms have the same bounds (recent_lateness_histogram).
+            let _ = all.add(&*recent);
+            recent.reset();
+        }
+        summary
     }
 
     /// Records the work of one tick.
@@ -512,6 +596,34 @@ impl RoomStats {
             lateness_max_us: h.max(),
         }
     }
+}
+
+/// A room's counters since it opened (see [`RoomStats::counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoomCounts {
+    /// Ticks run.
+    pub ticks: u64,
+    /// Ticks more than a tenth of a period late.
+    pub late_ticks: u64,
+    /// Deltas skipped for full queues.
+    pub skipped_sends: u64,
+    /// Keyframes sent to resync members.
+    pub resyncs: u64,
+    /// Members dropped as too slow.
+    pub slow_kicks: u64,
+    /// Seats taken now.
+    pub players: u64,
+}
+
+/// One room's tick lateness over a short window (the admin page's last second).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecentLateness {
+    /// Ticks in the window.
+    pub ticks: u64,
+    /// 99th percentile, microseconds (0 without ticks).
+    pub p99_us: u64,
+    /// Worst, microseconds (0 without ticks).
+    pub max_us: u64,
 }
 
 /// A room's counters as served by `/api/stats`.
@@ -594,6 +706,10 @@ impl Stats {
                 HdrHistogram::new_with_bounds(1, MAX_TRACKED_US, 3)
                     .expect("valid histogram bounds"),
             ),
+            opened: Instant::now(),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            recent_lateness_us: Mutex::new(recent_lateness_histogram()),
         });
         self.rooms
             .lock()
@@ -601,6 +717,16 @@ impl Stats {
             .insert(id, room.clone());
         self.rooms_open.inc();
         room
+    }
+
+    /// Every open room's counters, by id (for the admin monitor).
+    pub fn rooms(&self) -> Vec<Arc<RoomStats>> {
+        self.rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Forgets a closed room.

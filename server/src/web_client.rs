@@ -10,6 +10,9 @@
 //! not change with their content (`app.js`), so a browser must ask on every load, and the ETag
 //! makes that a bodiless 304 when nothing changed. Bodies are gzip-compressed when the browser
 //! accepts it (images excepted, by actix-web's `Compress`).
+//!
+//! `/admin` is the client's admin page ([`ADMIN_PAGE`]); its data comes from the access-checked
+//! `/api/admin/*` endpoints ([`crate::admin`]), so the page itself is as public as the game.
 
 use actix_web::http::header::{self, EntityTag, IfNoneMatch};
 use actix_web::http::Method;
@@ -19,6 +22,10 @@ use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// The file served at `/admin`: the admin page's entry point (its room view is
+/// `/admin#room=ID`).
+pub const ADMIN_PAGE: &str = "admin.html";
 
 /// Files to serve at `/`, looked up by their path below it.
 pub trait Assets: Send + Sync + 'static {
@@ -91,19 +98,37 @@ impl WebClient {
     pub fn mount(&self, cfg: &mut web::ServiceConfig) {
         match self {
             WebClient::Dir(dir) => {
+                let page = dir.join(ADMIN_PAGE);
                 cfg.service(
-                    web::scope("").wrap(Compress::default()).service(
-                        actix_files::Files::new("", dir)
-                            .index_file("index.html")
-                            .use_etag(true),
-                    ),
+                    web::scope("")
+                        .wrap(Compress::default())
+                        .route(
+                            "/admin",
+                            web::get().to(move |req: HttpRequest| {
+                                let page = page.clone();
+                                async move { serve_file(&page, &req).await }
+                            }),
+                        )
+                        .service(
+                            actix_files::Files::new("", dir)
+                                .index_file("index.html")
+                                .use_etag(true),
+                        ),
                 );
             }
             WebClient::Embedded(assets) => {
+                let admin = assets.clone();
                 let assets = assets.clone();
                 cfg.service(
                     web::scope("")
                         .wrap(Compress::default())
+                        .route(
+                            "/admin",
+                            web::get().to(move |req: HttpRequest| {
+                                let assets = admin.clone();
+                                async move { serve_path(&*assets, &req, ADMIN_PAGE.to_owned()) }
+                            }),
+                        )
                         .default_service(web::to(move |req: HttpRequest| {
                             let assets = assets.clone();
                             async move { serve(&*assets, &req) }
@@ -112,6 +137,7 @@ impl WebClient {
             }
             WebClient::Placeholder => {
                 cfg.route("/", web::get().to(placeholder));
+                cfg.route("/admin", web::get().to(placeholder));
             }
         }
     }
@@ -177,11 +203,31 @@ fn serve(assets: &dyn Assets, req: &HttpRequest) -> HttpResponse {
             .insert_header((header::ALLOW, "GET, HEAD"))
             .finish();
     }
-    let found = asset_path(req.path()).and_then(|path| Some((assets.get(&path)?, path)));
-    let Some((asset, path)) = found else {
-        return HttpResponse::NotFound()
-            .content_type("text/plain; charset=utf-8")
-            .body("not found\n");
+    match asset_path(req.path()) {
+        Some(path) => serve_path(assets, req, path),
+        None => not_found(),
+    }
+}
+
+fn not_found() -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type("text/plain; charset=utf-8")
+        .body("not found\n")
+}
+
+/// A file of a `--static-dir` folder served under another path (`/admin`), as actix-files
+/// serves the rest of the folder.
+async fn serve_file(file: &std::path::Path, req: &HttpRequest) -> HttpResponse {
+    match actix_files::NamedFile::open_async(file).await {
+        Ok(file) => file.use_etag(true).into_response(req),
+        Err(_) => not_found(),
+    }
+}
+
+/// Answers a GET or HEAD for the embedded file at `path` (see [`serve`]).
+fn serve_path(assets: &dyn Assets, req: &HttpRequest, path: String) -> HttpResponse {
+    let Some(asset) = assets.get(&path) else {
+        return not_found();
     };
     let etag = valid_etag(&asset.version).then(|| EntityTag::new_strong(asset.version));
     let unchanged = etag

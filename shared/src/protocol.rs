@@ -312,11 +312,14 @@ pub enum CloseCode {
     NotAllowed = 4005,
     /// After a [`ServerMsg::Redirect`]: the join continues on another node.
     Redirected = 4006,
+    /// The operator removed the player from the room (the admin page's kick): the seat is
+    /// freed, not held, so a reconnect with the token is refused. Do not reconnect.
+    Kicked = 4007,
 }
 
 impl CloseCode {
     /// Every code.
-    pub const ALL: [CloseCode; 14] = [
+    pub const ALL: [CloseCode; 15] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -331,6 +334,7 @@ impl CloseCode {
         CloseCode::VersionMismatch,
         CloseCode::NotAllowed,
         CloseCode::Redirected,
+        CloseCode::Kicked,
     ];
 }
 

@@ -2,6 +2,7 @@
 //!
 //! Each module covers one area; every test starts its own server on a free loopback port.
 
+mod admin;
 mod agones;
 mod bad_input;
 mod budgets;

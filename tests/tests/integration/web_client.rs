@@ -1,6 +1,7 @@
-//! The web client at `/`: files a binary embeds ([`Assets`]) with their content types, ETags
-//! and compression; an explicit `--static-dir` over them; the placeholder when there is no
-//! client. (The real binary with the real client: `games/tests/process.rs`.)
+//! The web client at `/` and its admin page at `/admin`: files a binary embeds ([`Assets`])
+//! with their content types, ETags and compression; an explicit `--static-dir` over them; the
+//! placeholder when there is no client. (The real binary with the real client:
+//! `games/tests/process.rs`.)
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -14,11 +15,13 @@ struct Fake {
 }
 
 const PAGE: &[u8] = b"<!doctype html><title>embedded</title>";
+const ADMIN: &[u8] = b"<!doctype html><title>admin</title>";
 
 impl Assets for Fake {
     fn get(&self, path: &str) -> Option<Asset> {
         let (data, version): (Cow<'static, [u8]>, &str) = match path {
             "index.html" if self.with_index => (Cow::Borrowed(PAGE), "page-1"),
+            "admin.html" => (Cow::Borrowed(ADMIN), "admin-1"),
             "app.js" => (
                 Cow::Owned("console.log('tickroom');\n".repeat(200).into_bytes()),
                 "script-1",
@@ -220,4 +223,39 @@ fn static_dir_overrides_the_embedded_client() {
     let server = start(None, None);
     let page = String::from_utf8(get(&server, "/", &[]).body).expect("text");
     assert!(page.contains(placeholder), "{page}");
+}
+
+/// `/admin` is the client's `admin.html`, embedded or from `--static-dir` (a folder without one
+/// answers 404); without a client it is the placeholder.
+#[test]
+fn admin_is_the_clients_admin_page() {
+    let server = start(None, Some(Fake { with_index: true }));
+    let page = get(&server, "/admin", &["content-type", "etag"]);
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body, ADMIN);
+    assert_eq!(
+        page.headers,
+        [
+            Some("text/html; charset=utf-8".to_owned()),
+            Some("\"admin-1\"".to_owned())
+        ]
+    );
+    drop(server);
+
+    let dir = std::env::temp_dir().join(format!("tickroom-admin-page-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    std::fs::write(dir.join("index.html"), PAGE).expect("write index.html");
+    let server = start(Some(dir.clone()), None);
+    assert_eq!(get(&server, "/admin", &[]).status, 404, "no admin.html yet");
+    std::fs::write(dir.join("admin.html"), ADMIN).expect("write admin.html");
+    let page = get(&server, "/admin", &["content-type"]);
+    assert_eq!((page.status, page.body.as_slice()), (200, ADMIN));
+    assert_eq!(page.headers[0].as_deref(), Some("text/html; charset=utf-8"));
+    drop(server);
+    // Only our own folder; a failure leaves it in the temp dir.
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let server = start(None, None);
+    let page = String::from_utf8(get(&server, "/admin", &[]).body).expect("text");
+    assert!(page.contains("The web client is not built"), "{page}");
 }
