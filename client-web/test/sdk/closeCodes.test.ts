@@ -8,7 +8,7 @@ describe("close and error codes", () => {
     expect(describeClose(4999, "")).toMatch(/code 4999/);
     expect(describeClose(1008, "input rate")).toMatch(/\(input rate\)$/);
     expect(describeClose(1001, "server shutting down")).toBe("The server is shutting down.");
-    expect([1000, 4002, 4004].map(shouldReconnect)).toEqual([false, false, false]);
+    expect([1000, 4002, 4004, 4007].map(shouldReconnect)).toEqual([false, false, false, false]);
     expect([1001, 1006, 1007, 1011, 4000, 4003, 4005, 4006].every(shouldReconnect)).toBe(true);
   });
 

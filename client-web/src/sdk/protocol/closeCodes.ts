@@ -17,6 +17,7 @@ const closeWords: Record<number, string> = {
   [CloseCode.VersionMismatch]: "This client's protocol version does not match the server's. Reload the page.",
   [CloseCode.NotAllowed]: "This client sent a message the server does not allow at this point.",
   [CloseCode.Redirected]: "The server sent this client on to another server of its cluster.",
+  [CloseCode.Kicked]: "An operator removed you from the room.",
 };
 
 /** A sentence for the player, with the server's reason when it adds something. */
@@ -34,12 +35,18 @@ function saysTheSame(words: string, reason: string): boolean {
 /**
  * Closes after which reconnecting cannot help or is not wanted: the room is over (1000 comes
  * after Leave, a closed room or Ended), the seat moved to another connection, or the client is
- * the wrong version. Every other close holds the seat on the server for a while, so the client
+ * the wrong version, or an operator kicked the player (4007: its seat is freed, and coming back
+ * would undo the kick). Every other close holds the seat on the server for a while, so the client
  * comes back with its token: even after 1007 or 4005, which the server answers by holding the seat.
  * 4006 (Redirected) only follows a Redirect during a join, which the Client follows itself; on a
  * seated connection it would be a server bug, after which coming back with the token is the way on.
  */
-const final: ReadonlySet<number> = new Set<number>([CloseCode.Normal, CloseCode.Replaced, CloseCode.VersionMismatch]);
+const final: ReadonlySet<number> = new Set<number>([
+  CloseCode.Normal,
+  CloseCode.Replaced,
+  CloseCode.VersionMismatch,
+  CloseCode.Kicked,
+]);
 
 /** True when the client should reconnect (with backoff, resuming its seat with the token). */
 export function shouldReconnect(code: number): boolean {

@@ -116,5 +116,7 @@ export const CloseCode = {
   NotAllowed: 4005,
   /** Cluster mode: sent right after a Redirect; the join continues on the node it names. */
   Redirected: 4006,
+  /** An operator kicked this player from the admin page; the seat is freed, not held. */
+  Kicked: 4007,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
