@@ -19,7 +19,7 @@ use crate::messages::{
     OperatorRoom, Requeue, RoomEvent, RoomNote, RoomSummary, SeatRequest, Shutdown, Target,
     Unavailable,
 };
-use crate::registry::{Games, RoomHandle, RoomSpec};
+use crate::registry::{GameEntry, Games, RoomHandle, RoomSpec};
 use crate::stats::Stats;
 use actix::prelude::*;
 use std::collections::BTreeMap;
@@ -86,6 +86,16 @@ impl Lobby {
         }
     }
 
+    /// The game named `name` (the default game for `None`), or the join's refusal.
+    fn game(&self, name: Option<&str>) -> Result<&Arc<dyn GameEntry>, Failure> {
+        self.games.get_or_default(name).ok_or_else(|| {
+            (
+                ErrorCode::UnknownGame,
+                format!("no game named {:?} on this server", name.unwrap_or_default()),
+            )
+        })
+    }
+
     /// A refusal by an address's budget, counted by reason.
     fn over_budget(&self, exceeded: Exceeded) -> Failure {
         self.stats.refuse_join(exceeded.label());
@@ -129,15 +139,7 @@ impl Lobby {
         if self.shutting_down {
             return Err((ErrorCode::ServerFull, "the server is shutting down".into()));
         }
-        let entry = self.games.get_or_default(game).cloned().ok_or_else(|| {
-            (
-                ErrorCode::UnknownGame,
-                format!(
-                    "no game named {:?} on this server",
-                    game.unwrap_or_default()
-                ),
-            )
-        })?;
+        let entry = self.game(game)?.clone();
         if self.rooms.len() >= self.config.max_rooms {
             self.stats.refuse_join("max_rooms");
             return Err((
@@ -221,19 +223,7 @@ impl Lobby {
                 Some(_) => Ok(*id),
             },
             Target::QuickMatch { filter } => {
-                let game = self
-                    .games
-                    .get_or_default(msg.game.as_deref())
-                    .map(|g| g.name())
-                    .ok_or_else(|| {
-                        (
-                            ErrorCode::UnknownGame,
-                            format!(
-                                "no game named {:?} on this server",
-                                msg.game.clone().unwrap_or_default()
-                            ),
-                        )
-                    })?;
+                let game = self.game(msg.game.as_deref())?.name();
                 match self.quick_match(game, filter) {
                     Some(id) => Ok(id),
                     None => self.create_room(Some(game), msg.options.take(), msg.ip, None, ctx),
@@ -370,18 +360,7 @@ impl Lobby {
             Target::QuickMatch { filter } => (filter.clone(), false),
             Target::Create => (BTreeMap::new(), true),
         };
-        let entry = self
-            .games
-            .get_or_default(msg.game.as_deref())
-            .ok_or_else(|| {
-                (
-                    ErrorCode::UnknownGame,
-                    format!(
-                        "no game named {:?} on this server",
-                        msg.game.clone().unwrap_or_default()
-                    ),
-                )
-            })?;
+        let entry = self.game(msg.game.as_deref())?;
         Ok(SeatRequest::Place {
             game: entry.name().to_owned(),
             filter,
