@@ -91,7 +91,10 @@ impl Lobby {
         self.games.get_or_default(name).ok_or_else(|| {
             (
                 ErrorCode::UnknownGame,
-                format!("no game named {:?} on this server", name.unwrap_or_default()),
+                format!(
+                    "no game named {:?} on this server",
+                    name.unwrap_or_default()
+                ),
             )
         })
     }
