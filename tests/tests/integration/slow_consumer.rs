@@ -20,7 +20,10 @@ const MAX_TICKS: u64 = 1800;
 /// of bulky Deltas once it stops reading.
 async fn bulky_room(slow_client_timeout: Duration) -> (ServerHandle, Client, Client) {
     let mut config = test_config();
-    config.send_queue = 4;
+    // About a second of ticks: the stuck client (which never reads) fills it all the same, and
+    // the reading client, on a machine busy with other work, can fall this far behind without
+    // being skipped itself (its every-tick assertions are about the stuck one's effect on it).
+    config.send_queue = 32;
     config.slow_client_timeout = slow_client_timeout;
     let server = start(config, Games::new().with::<Bulky>());
     let mut good = Client::join(&server, Join::quick("good")).await;
