@@ -7,9 +7,10 @@
 //! own count of seats per room is exact and may be written back absolutely after a failure.
 //!
 //! When Redis cannot be reached, seat requests are answered `Unavailable` at once (the lobby
-//! tells the client to try again) instead of waiting on a dead connection; rooms keep running,
-//! because nothing on a room's path waits for the directory. The periodic renewal probes Redis;
-//! once it answers again, the node registers afresh if its lease is gone (Redis restarted
+//! tells the client to try again) instead of waiting on a dead connection; only the call that
+//! finds Redis gone waits, up to `--cluster-timeout`. Rooms keep running, because nothing on a
+//! room's path waits for the directory. Meanwhile the upkeep only probes Redis (connect, PING),
+//! beside the node's messages rather than in front of them; once it answers again, the node registers afresh if its lease is gone (Redis restarted
 //! empty, or the node stalled past its lease) and republishes every room it runs, so the
 //! directory is whole again within a renewal period.
 
@@ -66,6 +67,8 @@ pub struct ClusterNode {
     /// An upkeep round is queued or running. A timer that fell behind (the process was stopped)
     /// fires several times at once; each would register with the state of before the first.
     maintaining: bool,
+    /// The unavailability was logged (once per outage, and once at start if Redis is not there).
+    said_unavailable: bool,
 }
 
 impl ClusterNode {
@@ -88,6 +91,7 @@ impl ClusterNode {
             last_reap: None,
             draining: false,
             maintaining: false,
+            said_unavailable: false,
         }
     }
 
@@ -110,8 +114,9 @@ impl ClusterNode {
                 self.epoch = None;
             }
             DirectoryError::Redis(e) => {
-                if self.available {
-                    tracing::warn!(error = %e, "room directory unavailable: joins are answered 'try again'");
+                if self.available || !self.said_unavailable {
+                    tracing::warn!(error = %e, redis = %self.membership.redis_url, "room directory unavailable: joins are answered 'try again'");
+                    self.said_unavailable = true;
                 }
                 self.available = false;
             }
@@ -125,6 +130,9 @@ impl ClusterNode {
     fn maintain(&mut self, ctx: &mut Context<Self>) {
         if std::mem::replace(&mut self.maintaining, true) {
             return;
+        }
+        if !self.available {
+            return self.probe(ctx);
         }
         let membership = self.membership.clone();
         let directory = self.directory.clone();
@@ -195,6 +203,35 @@ impl ClusterNode {
         }));
     }
 
+    /// While the directory is unavailable: checks whether Redis answers again, without holding
+    /// up the node's messages (seat requests are answered `Unavailable` at once meanwhile). Once
+    /// it answers, the full round runs, which registers the node again if its lease is gone.
+    fn probe(&mut self, ctx: &mut Context<Self>) {
+        let membership = self.membership.clone();
+        let directory = self.directory.clone();
+        let work = async move {
+            let directory = match directory {
+                Some(d) => d,
+                None => Directory::connect(&membership.redis_url, membership.settings).await?,
+            };
+            directory.ping().await?;
+            Ok::<_, DirectoryError>(directory)
+        };
+        ctx.spawn(work.into_actor(self).map(|result, node, ctx| {
+            node.maintaining = false;
+            match result {
+                Ok(directory) => {
+                    tracing::info!("room directory available");
+                    node.directory = Some(directory);
+                    node.available = true;
+                    node.said_unavailable = false;
+                    node.maintain(ctx);
+                }
+                Err(e) => node.failed(&e),
+            }
+        }));
+    }
+
     /// Takes in what an upkeep round found.
     fn upkept(
         &mut self,
@@ -223,9 +260,6 @@ impl ClusterNode {
                 rooms = self.rooms.len(),
                 "registered in the room directory"
             );
-        }
-        if !self.available {
-            tracing::info!("room directory available");
         }
         self.available = true;
         self.epoch = report.epoch;

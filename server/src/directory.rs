@@ -611,10 +611,20 @@ impl Directory {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(settings.timeout)
             .set_response_timeout(settings.timeout)
-            .set_number_of_retries(1)
+            // The node retries on its own schedule (each upkeep round); a connect that backs off
+            // inside would only delay the round.
+            .set_number_of_retries(0)
             .set_max_delay(settings.timeout.as_millis().try_into().unwrap_or(u64::MAX));
         let conn = ConnectionManager::new_with_config(client, config).await?;
         Ok(Directory { settings, conn })
+    }
+
+    /// Whether Redis answers.
+    pub async fn ping(&self) -> Result<(), DirectoryError> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.conn.clone())
+            .await?;
+        Ok(())
     }
 
     /// The settings it runs with.

@@ -50,9 +50,14 @@ fn lab() -> Games {
     Games::new().with::<Lab>()
 }
 
-/// The room list of a node, as `(room, node)` pairs.
+/// The room list of a node, as `(room, node)` pairs (empty while the node answers 503 because
+/// its directory is unavailable).
 fn listed(node: &ServerHandle) -> Vec<(u64, String)> {
-    let rooms = http_json(node, "/api/rooms");
+    let Ok(mut response) = ureq::get(&format!("http://{}/api/rooms", node.addr)).call() else {
+        return Vec::new();
+    };
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    let rooms: serde_json::Value = serde_json::from_str(&body).expect("/api/rooms is JSON");
     rooms
         .as_array()
         .expect("/api/rooms is an array")
@@ -384,4 +389,41 @@ async fn rooms_survive_a_redis_restart_and_the_directory_is_rebuilt() {
         assert!(client.tick().0 >= start.0 + 150);
         client.assert_every_tick();
     }
+}
+
+/// A node whose Redis cannot be reached at all still starts and serves; joins get
+/// `Unavailable` on a connection that stays open, and the cluster's room list answers 503.
+#[tokio::test]
+async fn a_node_without_its_redis_answers_joins_with_unavailable() {
+    let nowhere = tickroom_tests::redis::free_port();
+    let node = start(
+        Config {
+            cluster_redis: Some(format!("redis://127.0.0.1:{nowhere}")),
+            node_id: Some("lonely".into()),
+            ..test_config()
+        },
+        lab(),
+    );
+    let mut client = Client::connect_url(&ws_url(&node), None).await;
+    for join in [
+        Join::quick("ann"),
+        Join::create("ann"),
+        Join::room("ann", RoomId(7)),
+    ] {
+        let (code, message) = client
+            .try_join(join)
+            .await
+            .expect_err("no directory, no seat");
+        assert_eq!(code, ErrorCode::Unavailable, "{message}");
+    }
+    let status = ureq::get(&format!("http://{}/api/rooms", node.addr))
+        .call()
+        .map(|r| r.status().as_u16())
+        .unwrap_or_else(|e| match e {
+            ureq::Error::StatusCode(code) => code,
+            other => panic!("{other}"),
+        });
+    assert_eq!(status, 503);
+    assert!(node.stats.cluster.redis_errors.get() >= 1);
+    assert_eq!(http_json(&node, "/api/info")["node"], "lonely");
 }
