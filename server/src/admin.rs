@@ -81,21 +81,8 @@ fn check(req: &HttpRequest, state: &AppState, use_: Use) -> Result<(), Refusal> 
         config.admin_loopback,
     )
     .map_err(Refusal::Access)?;
-    let scheme = if config.tls_cert.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    if grant == Grant::Loopback {
-        if let Some(host) = headers.get(header::HOST) {
-            let host = host.to_str().unwrap_or("");
-            if !state
-                .admission
-                .own_origin(&format!("{scheme}://{host}"), &[])
-            {
-                return Err(Refusal::Host);
-            }
-        }
+    if grant == Grant::Loopback && !crate::api::names_this_server(req, state) {
+        return Err(Refusal::Host);
     }
     if use_ == Use::Act {
         if let Some(origin) = headers.get(header::ORIGIN) {

@@ -115,6 +115,10 @@ pub enum Denied {
     LoopbackOnly,
     /// A token is configured and the request did not carry it (401).
     Token,
+    /// Let in for its loopback address, but its `Host` names another server: a page that
+    /// rebound its own name to 127.0.0.1 (DNS rebinding), which must not read the operator views
+    /// with the trust given to loopback (403).
+    Host,
 }
 
 impl Denied {
@@ -124,6 +128,10 @@ impl Denied {
             Denied::LoopbackOnly => (
                 HttpResponse::Forbidden(),
                 "operator endpoint: loopback clients only (the server has no --admin-token)",
+            ),
+            Denied::Host => (
+                HttpResponse::Forbidden(),
+                "operator endpoint: the Host header does not name this server",
             ),
             Denied::Token => {
                 let mut b = HttpResponse::Unauthorized();
@@ -194,18 +202,38 @@ fn refuse_operator(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> 
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes());
     let config = &state.config;
-    operator_access(
+    let granted = operator_grant(
         req.peer_addr().map(|a| a.ip()),
         authorization,
         config.admin_token.as_ref(),
         config.admin_loopback,
-    )
-    .err()
-    .map(|denied| {
-        state.stats.api_refused.inc();
-        tracing::debug!(peer = ?req.peer_addr(), ?denied, path = req.path(), "operator request refused");
-        denied.response()
-    })
+    );
+    let denied = match granted {
+        Ok(Grant::Loopback) if !names_this_server(req, state) => Denied::Host,
+        Ok(_) => return None,
+        Err(denied) => denied,
+    };
+    state.stats.api_refused.inc();
+    tracing::debug!(peer = ?req.peer_addr(), ?denied, path = req.path(), "operator request refused");
+    Some(denied.response())
+}
+
+/// Whether the request's `Host` (if it sends one) names this server: one of its own names or
+/// addresses on its port, as the WebSocket origin check accepts them. A request trusted for
+/// coming from loopback must pass it, or a DNS-rebinding page could read what loopback may.
+pub(crate) fn names_this_server(req: &HttpRequest, state: &AppState) -> bool {
+    let Some(host) = req.headers().get(header::HOST) else {
+        return true;
+    };
+    let scheme = if state.config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = host.to_str().unwrap_or("");
+    state
+        .admission
+        .own_origin(&format!("{scheme}://{host}"), &[])
 }
 
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<Bytes, actix_web::Error> {

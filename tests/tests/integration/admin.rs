@@ -393,8 +393,8 @@ async fn admin_endpoints_need_loopback_or_the_token() {
 }
 
 /// From loopback, a page of another site cannot act through the operator's browser (its
-/// `Origin` is refused), and a DNS-rebinding page (another name in `Host`) cannot even read;
-/// the server's own page can do both.
+/// `Origin` is refused), and a DNS-rebinding page (another name in `Host`) cannot even read
+/// (neither the admin endpoints nor `/api/stats` and `/metrics`); the server's own page can.
 #[tokio::test]
 async fn admin_actions_come_only_from_this_servers_pages() {
     let server = start_lab(test_config());
@@ -420,12 +420,19 @@ async fn admin_actions_come_only_from_this_servers_pages() {
     );
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("Host"), "{body}");
+    // The operator views are protected the same way.
+    for path in ["/api/stats", "/metrics"] {
+        let (status, body) = raw(&server, "GET", path, &[("Host", rebinding.as_str())]);
+        assert_eq!(status, 403, "{path}: {body}");
+        let (status, _) = raw(&server, "GET", path, &[]);
+        assert_eq!(status, 200, "{path} with this server's Host");
+    }
     a.ticks(3).await;
     assert!(
         a.closed.is_none() && room_listed(&server, room),
         "nothing was closed"
     );
-    assert_eq!(server.stats.api_refused.get(), 5);
+    assert_eq!(server.stats.api_refused.get(), 7);
 
     let own = format!("http://localhost:{port}");
     let (status, body) = raw(&server, "POST", &close, &[("Origin", own.as_str())]);
