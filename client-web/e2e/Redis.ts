@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { delimiter, join } from "node:path";
+import { stopProcess } from "./Server";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -73,16 +74,6 @@ export class Redis {
 
   /** Stops it by its PID (SIGTERM; it keeps nothing, so there is nothing to wait for but the exit). */
   stop(): Promise<void> {
-    if (this.exited || this.child.pid === undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      const kill = setTimeout(() => {
-        if (!this.exited) this.child.kill("SIGKILL");
-      }, 3000);
-      this.child.once("exit", () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      this.child.kill("SIGTERM");
-    });
+    return stopProcess(this.child, () => this.exited);
   }
 }

@@ -88,16 +88,24 @@ export class Server {
 
   /** Stops the server by its PID: SIGTERM, then SIGKILL if it is still running after 3 s. */
   stop(): Promise<void> {
-    if (this.exited || this.child.pid === undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      const kill = setTimeout(() => {
-        if (!this.exited) this.child.kill("SIGKILL");
-      }, 3000);
-      this.child.once("exit", () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      this.child.kill("SIGTERM");
-    });
+    return stopProcess(this.child, () => this.exited);
   }
+}
+
+/**
+ * Stops a child process this test run started, by its PID: SIGTERM, then SIGKILL if it is still
+ * running after 3 s. `exited` says whether it already exited (then there is nothing to do).
+ */
+export function stopProcess(child: ChildProcess, exited: () => boolean): Promise<void> {
+  if (exited() || child.pid === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => {
+      if (!exited()) child.kill("SIGKILL");
+    }, 3000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
 }

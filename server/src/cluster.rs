@@ -356,15 +356,12 @@ impl Handler<SeatRequest> for ClusterNode {
         let Some((directory, epoch)) = self.ready() else {
             return AtomicResponse::new(Box::pin(fut::ready(Err(Unavailable))));
         };
-        let game = match &msg {
-            SeatRequest::Place { game, .. } => Some(game.clone()),
-            _ => None,
+        // What a new room's record starts with, until its owner publishes the real one.
+        let (game, capacity) = match &msg {
+            SeatRequest::Place { game, capacity, .. } => (Some(game.clone()), *capacity),
+            _ => (None, 0),
         };
         let redeeming = matches!(msg, SeatRequest::Redeem(_));
-        let capacity = match &msg {
-            SeatRequest::Place { capacity, .. } => *capacity,
-            _ => 0,
-        };
         let work = async move {
             match msg {
                 SeatRequest::Place {

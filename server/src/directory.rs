@@ -778,7 +778,6 @@ impl Directory {
 
     /// Places a seat for a quick match (`create` false) or in a new room (`create` true) of
     /// `game`; a new room gets `capacity` until its owner publishes the real one.
-    #[allow(clippy::too_many_arguments)]
     pub async fn place(
         &self,
         game: &str,

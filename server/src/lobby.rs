@@ -413,9 +413,9 @@ impl Lobby {
         if self.rooms.contains_key(&id) {
             return self.seat(id, msg);
         }
-        let give_back = |lobby: &Lobby| {
+        let note = |lobby: &Lobby, note: RoomNote| {
             if let Some(cluster) = &lobby.cluster {
-                cluster.do_send(RoomNote::Freed(id));
+                cluster.do_send(note);
             }
         };
         match pending {
@@ -423,17 +423,15 @@ impl Lobby {
                 match self.create_room(Some(&game), options, msg.ip, Some(id), ctx) {
                     Ok(id) => self.seat(id, msg),
                     Err(failure) => {
-                        give_back(self);
-                        if let Some(cluster) = &self.cluster {
-                            cluster.do_send(RoomNote::Removed(id));
-                        }
+                        // The room never existed: its directory entry goes, seat and all.
+                        note(self, RoomNote::Removed(id));
                         fail(&msg.conn, failure);
                     }
                 }
             }
             None => {
                 // The room closed between the placement and now: place the join again.
-                give_back(self);
+                note(self, RoomNote::Freed(id));
                 msg.bounces += 1;
                 self.join(msg, ctx);
             }
