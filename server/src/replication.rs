@@ -112,6 +112,8 @@ struct EntityState {
     kind: u16,
     key: ScopeKey,
     values: Vec<Value>,
+    /// The last tick the world held it: an entity not seen at a step was despawned.
+    seen: Tick,
 }
 
 /// One room's replication state.
@@ -166,11 +168,13 @@ fn full_record(id: EntityId, e: &EntityState) -> Record {
     }
 }
 
-fn changed_record(id: EntityId, old: &EntityState, new: &EntityState) -> Option<Record> {
+fn changed_record(id: EntityId, kind: u16, old: &[Value], new: &[Value]) -> Option<Record> {
+    if old == new {
+        return None;
+    }
     let values: Vec<(u8, Value)> = old
-        .values
         .iter()
-        .zip(&new.values)
+        .zip(new)
         .enumerate()
         .filter(|(_, (a, b))| a != b)
         .map(|(i, (a, b))| {
@@ -181,11 +185,7 @@ fn changed_record(id: EntityId, old: &EntityState, new: &EntityState) -> Option<
             (i as u8, v)
         })
         .collect();
-    (!values.is_empty()).then_some(Record {
-        id,
-        kind: new.kind,
-        values,
-    })
+    (!values.is_empty()).then_some(Record { id, kind, values })
 }
 
 impl Replication {
@@ -231,52 +231,62 @@ impl Replication {
         events: Vec<(Scope, Vec<u8>)>,
         acks: &BTreeMap<PlayerId, InputSeq>,
     ) -> bool {
-        let mut next = BTreeMap::new();
         let mut next_by_scope: BTreeMap<ScopeKey, Vec<EntityId>> = BTreeMap::new();
-        world.visit(|id, kind, scope, values| {
-            let key = ScopeKey::of(scope, self.interest);
-            next_by_scope.entry(key).or_default().push(id);
-            next.insert(
-                id,
-                EntityState {
-                    kind,
-                    key,
-                    values: values.to_vec(),
-                },
-            );
-        });
         let mut segs: BTreeMap<ScopeKey, Segment> = BTreeMap::new();
-        for (id, old) in &self.now {
-            match next.get(id) {
-                Some(new) if new.key == old.key && new.kind == old.kind => {
-                    if let Some(rec) = changed_record(*id, old, new) {
-                        segs.entry(new.key).or_default().changed.push(rec);
+        let interest = self.interest;
+        let now = &mut self.now;
+        // The previous tick's state is updated in place: an entity's values are copied only
+        // when they changed, so a still world allocates nothing here.
+        world.visit(|id, kind, scope, values| {
+            let key = ScopeKey::of(scope, interest);
+            next_by_scope.entry(key).or_default().push(id);
+            match now.entry(id) {
+                std::collections::btree_map::Entry::Occupied(mut entry) => {
+                    let old = entry.get_mut();
+                    old.seen = tick;
+                    if old.key == key && old.kind == kind {
+                        if let Some(rec) = changed_record(id, kind, &old.values, values) {
+                            segs.entry(key).or_default().changed.push(rec);
+                            old.values.clear();
+                            old.values.extend_from_slice(values);
+                        }
+                    } else {
+                        segs.entry(old.key).or_default().removed.push(id);
+                        old.key = key;
+                        old.kind = kind;
+                        old.values.clear();
+                        old.values.extend_from_slice(values);
+                        segs.entry(key)
+                            .or_default()
+                            .added
+                            .push(full_record(id, old));
                     }
                 }
-                Some(new) => {
-                    segs.entry(old.key).or_default().removed.push(*id);
-                    segs.entry(new.key)
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    let new = entry.insert(EntityState {
+                        kind,
+                        key,
+                        values: values.to_vec(),
+                        seen: tick,
+                    });
+                    segs.entry(key)
                         .or_default()
                         .added
-                        .push(full_record(*id, new));
+                        .push(full_record(id, new));
                 }
-                None => segs.entry(old.key).or_default().removed.push(*id),
             }
-        }
-        for (id, new) in &next {
-            if !self.now.contains_key(id) {
-                segs.entry(new.key)
-                    .or_default()
-                    .added
-                    .push(full_record(*id, new));
+        });
+        now.retain(|id, e| {
+            if e.seen != tick {
+                segs.entry(e.key).or_default().removed.push(*id);
             }
-        }
+            e.seen == tick
+        });
         self.segments = segs
             .into_iter()
             .map(|(k, s)| (k, Bytes::from(encode(&s))))
             .collect();
         self.before_by_scope = std::mem::replace(&mut self.now_by_scope, next_by_scope);
-        self.now = next;
         self.keyframes.clear();
         self.leaves.clear();
         self.messages.clear();
@@ -378,11 +388,18 @@ impl Replication {
     /// The Delta for a member that saw `before` at the previous delivered tick (`back` ticks
     /// ago, with nothing changed in between) and sees `now`.
     pub fn delta(&mut self, back: u64, before: &[ScopeKey], now: &[ScopeKey]) -> Bytes {
-        let hit = self
-            .messages
-            .get(&back)
-            .and_then(|m| m.get(before))
-            .and_then(|m| m.get(now));
+        // A player's scopes include its own, so no other member sees the same: caching its
+        // message would cost two hashed lookups and two copies of the lists for nothing. Members
+        // without a player scope (spectators) share theirs.
+        let shared = own_player(now).is_none();
+        let hit = shared
+            .then(|| {
+                self.messages
+                    .get(&back)
+                    .and_then(|m| m.get(before))
+                    .and_then(|m| m.get(now))
+            })
+            .flatten();
         if let Some(b) = hit {
             return b.clone();
         }
@@ -435,12 +452,14 @@ impl Replication {
             out.extend_from_slice(&self.acks_delta);
         }
         let bytes = Bytes::from(out);
-        self.messages
-            .entry(back)
-            .or_default()
-            .entry(before.to_vec())
-            .or_default()
-            .insert(now.to_vec(), bytes.clone());
+        if shared {
+            self.messages
+                .entry(back)
+                .or_default()
+                .entry(before.to_vec())
+                .or_default()
+                .insert(now.to_vec(), bytes.clone());
+        }
         bytes
     }
 
