@@ -90,7 +90,9 @@ test("the admin page shows rooms and live charts, kicks a player and closes a ro
     await expect(page.getByTestId(`player-row-${ann.player}`)).toContainText("ann");
     await expect(page.getByTestId(`player-row-${bob.player}`)).toContainText("bob");
     await expect(page.getByTestId(`player-rtt-${bob.player}`)).toHaveText(/\d ms$/);
-    await expect(page.getByTestId("watch-room")).toBeDisabled();
+    // Watch live opens the game page watching this room, in a new tab.
+    await expect(page.getByTestId("watch-room")).toHaveAttribute("href", `/#watch=${arena}`);
+    await expect(page.getByTestId("watch-room")).toHaveAttribute("target", "_blank");
 
     // Kick bob: asked first, then done; his connection closes with 4007 and his seat is gone.
     await page.getByTestId(`kick-${bob.player}`).click();

@@ -175,6 +175,7 @@ export function parseRoomDetail(value: unknown): RoomDetail {
     tickRate: f.num("tick_rate"),
     capacity: f.num("capacity"),
     locked: f.bool("locked"),
+    spectators: f.optNum("spectators"),
     players: f.list("players", parseMember),
   };
 }
