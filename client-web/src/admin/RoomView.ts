@@ -216,8 +216,9 @@ export class RoomView {
       }),
     );
     const n = detail.spectators;
+    const most = detail.maxSpectators === null ? "" : ` of at most ${detail.maxSpectators}`;
     this.spectators.textContent =
-      n === null ? "" : `${n === 0 ? "No" : n} spectator${n === 1 ? "" : "s"} watching (they take no seat).`;
+      n === null ? "" : `${n} spectator${n === 1 ? "" : "s"}${most} watching (they take no seat).`;
     this.spectators.dataset["count"] = n === null ? "" : String(n);
     if (detail.players.length === 0) {
       this.players.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No player is seated.")));

@@ -176,6 +176,7 @@ export function parseRoomDetail(value: unknown): RoomDetail {
     capacity: f.num("capacity"),
     locked: f.bool("locked"),
     spectators: f.optNum("spectators"),
+    maxSpectators: f.optNum("max_spectators"),
     players: f.list("players", parseMember),
   };
 }

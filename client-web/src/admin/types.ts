@@ -114,5 +114,7 @@ export interface RoomDetail {
   readonly locked: boolean;
   /** Spectators watching the room; null from a server without spectators. */
   readonly spectators: number | null;
+  /** Spectators the room takes at most; null from a server without spectators. */
+  readonly maxSpectators: number | null;
   readonly players: readonly Member[];
 }

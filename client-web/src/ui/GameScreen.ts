@@ -111,7 +111,7 @@ export class GameScreen {
         ? `You are in room ${room.id}. Share the link to play together.`
         : `You are watching room ${room.id}: you see the game, and the players do not see you.`,
     );
-    if (game) this.chat.notice(game.help);
+    if (game && seat) this.chat.notice(game.help);
     this.onStatus(room.status);
     this.hudTimer = setInterval(() => this.hud.update(performance.now()), HUD_REFRESH_MS);
     this.hud.update(performance.now());

@@ -34,7 +34,10 @@ describe("parse", () => {
     const u = updateJson(1000);
     (u["rooms"] as Array<Record<string, unknown>>)[0]!["spectators"] = 2;
     expect(parseUpdate(u).rooms[0]?.spectators).toBe(2);
-    expect(parseRoomDetail({ ...detailJson(), spectators: 5 }).spectators).toBe(5);
+    expect(parseRoomDetail({ ...detailJson(), spectators: 5, max_spectators: 32 })).toMatchObject({
+      spectators: 5,
+      maxSpectators: 32,
+    });
     expect(() => parseRoomDetail({ ...detailJson(), spectators: "5" })).toThrow("room.spectators: expected a number");
   });
 
