@@ -37,8 +37,22 @@ async function playCard(page: Page, card: string): Promise<void> {
   if (Number(card) % 13 === 7) await page.getByTestId("suit-choice-clubs").click();
 }
 
+/** The `added` records of kind `kind` (by name) in the tick messages of `frames`, whose first Welcome or Watching names the kinds. */
+function addedOf(frames: readonly ServerMessage[], kind: string): number[] {
+  const first = frames.find((m) => m.type === "welcome" || m.type === "watching");
+  const index =
+    first?.type === "welcome" || first?.type === "watching" ? first.kinds.findIndex((k) => k.name === kind) : -1;
+  expect(index, `the ${kind} kind in the first Welcome or Watching`).toBeGreaterThanOrEqual(0);
+  return frames.flatMap((m) =>
+    m.type === "snapshot" || m.type === "delta"
+      ? m.segments.flatMap((s) => s.added.filter((r) => r.kind === index).map((r) => r.id))
+      : [],
+  );
+}
+
 test("a spectator watches a cards game and never sees a hand", async ({ browser }) => {
-  const a = await openPlayer(browser, "gwen");
+  const playerFrames: ServerMessage[] = [];
+  const a = await openPlayer(browser, "gwen", { beforeOpen: (page) => recordFrames(page, playerFrames) });
   await a.page.getByTestId("create-cards").click();
   const { room } = await a.connected();
   const b = await openPlayer(browser, "hugo", { hash: `#room=${room}` });
@@ -97,15 +111,16 @@ test("a spectator watches a cards game and never sees a hand", async ({ browser 
   await expect(page.getByTestId("turn-indicator")).not.toContainText(`${mover.name}'s turn`);
   await keepScreenshot(page, "spectate.png");
 
-  // Everything the spectator received: a Watching, then ticks, and not one card of a hand.
-  const watching = frames.find((m) => m.type === "watching");
-  expect(watching, "the spectator's page got Watching").toBeDefined();
-  const cardKind = watching?.type === "watching" ? watching.kinds.findIndex((k) => k.name === "card") : -1;
-  expect(cardKind).toBeGreaterThanOrEqual(0);
-  const ticks = frames.filter((m) => m.type === "snapshot" || m.type === "delta");
-  expect(ticks.length).toBeGreaterThan(1);
-  const cards = ticks.flatMap((m) => m.segments.flatMap((s) => s.added.filter((r) => r.kind === cardKind)));
-  expect(cards, "cards sent to the spectator").toEqual([]);
+  // Everything the spectator received: a Watching, then ticks, and not one card of a hand, where
+  // a player's page (read the same way) got its seven and more.
+  expect(
+    frames.find((m) => m.type === "watching"),
+    "the spectator's page got Watching",
+  ).toBeDefined();
+  expect(frames.filter((m) => m.type === "snapshot" || m.type === "delta").length).toBeGreaterThan(1);
+  expect(addedOf(playerFrames, "card").length).toBeGreaterThanOrEqual(7);
+  expect(addedOf(frames, "card"), "cards sent to the spectator").toEqual([]);
+  expect(addedOf(frames, "hand").length, "the seats' card counts").toBeGreaterThanOrEqual(2);
   expect(frames.filter((m) => m.type === "welcome" || m.type === "commandResult")).toEqual([]);
   expect(ownedBy(await watcher.state(), "card", (await a.state())?.player ?? -1)).toBeNull();
 

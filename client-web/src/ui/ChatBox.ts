@@ -20,7 +20,7 @@ export class ChatBox {
       id: "chat-input",
       "data-testid": "chat-input",
       type: "text",
-      placeholder: room ? "Say something (Enter)" : "Spectators read the chat; only players write",
+      placeholder: room ? "Say something (Enter)" : "Watching: the chat is read-only",
       autocomplete: "off",
       disabled: room === null,
     });

@@ -4,7 +4,7 @@
  * the chat and Leave. Roster changes and connection events become lines in the chat log.
  *
  * A spectator (`#watch=ID`) gets the same screen drawn by the game's own view without its
- * controls, a "Watching room N — K players" banner over the stage, the chat read-only, a watch
+ * controls, a "Watching room N — K players" banner above it, the chat read-only, a watch
  * link to share, and "Stop watching" for Leave.
  */
 import { Room, type RoomStatus, type RosterEntry, type Spectator } from "@tickroom/client";
@@ -48,7 +48,15 @@ export class GameScreen {
     this.view = game ? game.createView(ctx) : new UnknownGameView(room);
     this.overlay = el("div", { class: "overlay hidden", id: "overlay", "data-testid": "overlay", role: "alert" });
     this.banner = seat ? null : el("div", { class: "watch-banner", "data-testid": "spectator-banner", role: "status" });
-    const stage = el("div", { class: "stage" }, this.view.root, this.banner, this.overlay);
+    // A spectator's banner is a bar above the game's view, so it hides nothing the view draws.
+    const stage = this.banner
+      ? el(
+          "div",
+          { class: "stage watching" },
+          this.banner,
+          el("div", { class: "stage-view" }, this.view.root, this.overlay),
+        )
+      : el("div", { class: "stage" }, this.view.root, this.overlay);
     this.hud = new Hud(room);
     this.share = el("div", { class: "share", id: "share" });
     const leave = el(
