@@ -140,7 +140,9 @@ export class RoomView {
     const state = roomState(row);
     this.figures.textContent = [
       `${row.players} / ${row.capacity} players`,
-      `${row.spectators === null ? UNKNOWN : row.spectators} spectators`,
+      row.spectators === null
+        ? `${UNKNOWN} spectators`
+        : `${row.spectators} spectator${row.spectators === 1 ? "" : "s"}`,
       `${row.tickRate} Hz${row.onChange ? " (on change)" : ""}`,
       `p99 lateness ${formatMicros(row.latenessP99Us)} (max ${formatMicros(row.latenessMaxUs)})`,
       `in ${formatRate(row.bytesInPerS)}`,
