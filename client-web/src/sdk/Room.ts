@@ -14,8 +14,6 @@ import type { ServerMessageOf, StringMap } from "./protocol/messages";
 import type { Value, ValueMap } from "./protocol/value";
 import { RoomFeed, type RoomFeedEvents, type RoomInfo, type RoomOptions } from "./RoomFeed";
 
-export type { ChatLine, RoomEvent, RoomOptions, RoomStatus } from "./RoomFeed";
-
 /** What the Client asked for when it joined; reused to find a seat again after a drop. */
 export interface JoinRequest {
   readonly name: string;

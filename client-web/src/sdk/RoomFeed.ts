@@ -237,10 +237,12 @@ export abstract class RoomFeed<E extends RoomFeedEvents = RoomFeedEvents> extend
     // Nothing to forget.
   }
 
-  /** Emits one of the events every member has (the subclass's event map may add fields). */
-  protected emitFeed<K extends keyof RoomFeedEvents>(event: K, payload: RoomFeedEvents[K]): void {
-    // A subclass's events only add fields to these payloads, so a listener typed by it never
-    // sees one of these without them: `welcome` is the one it narrows, and it emits that itself.
+  /**
+   * Emits one of the events every member has alike. `welcome` is left out: a subclass may add
+   * fields to its payload (a Room's seat), so the subclass emits that one itself.
+   */
+  protected emitFeed<K extends Exclude<keyof RoomFeedEvents, "welcome">>(event: K, payload: RoomFeedEvents[K]): void {
+    // Sound: Room and Spectator narrow no payload but `welcome`'s.
     (this as unknown as RoomFeed).emit(event, payload);
   }
 
