@@ -7,7 +7,7 @@
 //! stops seeing, a segment removing that scope's entities. Members that see the same scopes get
 //! the very same `Bytes` (with only the everyone scope, one allocation for the whole room).
 
-use crate::game::{Interest, Scope, SpectatorView};
+use crate::game::{AckAudience, Interest, Scope, SpectatorView};
 use crate::world::{SpectatorLook, View, World};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -99,6 +99,14 @@ pub fn spectator_visible(
     keys
 }
 
+/// The player whose own scope is among `scopes` (a player sees exactly one; a spectator none).
+fn own_player(scopes: &[ScopeKey]) -> Option<PlayerId> {
+    scopes.iter().find_map(|k| match k {
+        ScopeKey::Player(p) => Some(*p),
+        _ => None,
+    })
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct EntityState {
     kind: u16,
@@ -126,6 +134,10 @@ pub struct Replication {
     acks: BTreeMap<PlayerId, InputSeq>,
     acks_delta: Bytes,
     acks_full: Bytes,
+    /// Each member gets only its own player's ack ([`AckAudience::OwnPlayer`]).
+    own_acks: bool,
+    /// With `own_acks`: the players whose ack moved this tick, with their previous ack.
+    acks_moved: HashMap<PlayerId, InputSeq>,
     /// This tick's assembled Deltas by `back`, scopes before and scopes now: members that see
     /// the same get the same `Bytes`. Nested so that a lookup borrows slices (no allocation for
     /// the common case, a hit).
@@ -177,8 +189,9 @@ fn changed_record(id: EntityId, old: &EntityState, new: &EntityState) -> Option<
 }
 
 impl Replication {
-    /// Replication for a room; events are kept `event_ticks` ticks for members that fall behind.
-    pub fn new(interest: Option<Interest>, event_ticks: u64) -> Replication {
+    /// Replication for a room; events are kept `event_ticks` ticks for members that fall behind;
+    /// each player's ack goes to `acks`.
+    pub fn new(interest: Option<Interest>, event_ticks: u64, acks: AckAudience) -> Replication {
         Replication {
             interest,
             tick: Tick(0),
@@ -193,6 +206,8 @@ impl Replication {
             acks: BTreeMap::new(),
             acks_delta: Bytes::new(),
             acks_full: Bytes::new(),
+            own_acks: acks == AckAudience::OwnPlayer,
+            acks_moved: HashMap::new(),
             messages: HashMap::new(),
         }
     }
@@ -296,6 +311,14 @@ impl Replication {
             }
         }
         let acks_changed = !delta.is_empty();
+        if self.own_acks {
+            self.acks_moved.clear();
+            let moved = delta.stepped.iter().chain(delta.set.iter().map(|(p, _)| p));
+            for p in moved {
+                let old = self.acks.get(p).copied().unwrap_or_default();
+                self.acks_moved.insert(*p, old);
+            }
+        }
         self.acks_delta = Bytes::from(encode(&delta));
         self.acks = acks
             .iter()
@@ -389,7 +412,28 @@ impl Replication {
         for e in events {
             out.extend_from_slice(e);
         }
-        out.extend_from_slice(&self.acks_delta);
+        if self.own_acks {
+            // Only the member's own player (the one player scope it sees): nothing for a
+            // spectator, nothing for a player whose ack did not move.
+            let own = own_player(now).and_then(|p| {
+                let old = self.acks_moved.get(&p)?;
+                Some((p, *old, self.acks.get(&p).copied().unwrap_or_default()))
+            });
+            let acks = match own {
+                Some((p, old, new)) if new.0 == old.0.wrapping_add(1) && p.0 < 64 => Acks {
+                    stepped: vec![p],
+                    set: Vec::new(),
+                },
+                Some((p, _, new)) => Acks {
+                    stepped: Vec::new(),
+                    set: vec![(p, new)],
+                },
+                None => Acks::default(),
+            };
+            out.extend_from_slice(&encode(&acks));
+        } else {
+            out.extend_from_slice(&self.acks_delta);
+        }
         let bytes = Bytes::from(out);
         self.messages
             .entry(back)
@@ -415,7 +459,18 @@ impl Replication {
         for e in events {
             out.extend_from_slice(e);
         }
-        out.extend_from_slice(&self.acks_full);
+        if self.own_acks {
+            let set = own_player(now)
+                .and_then(|p| Some((p, *self.acks.get(&p)?)))
+                .into_iter()
+                .collect();
+            out.extend_from_slice(&encode(&Acks {
+                stepped: Vec::new(),
+                set,
+            }));
+        } else {
+            out.extend_from_slice(&self.acks_full);
+        }
         Bytes::from(out)
     }
 

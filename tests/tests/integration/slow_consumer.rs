@@ -240,5 +240,9 @@ async fn a_stuck_spectator_is_dropped() {
     good.assert_every_tick();
     let rooms = server.stats.report().rooms;
     assert_eq!(rooms[0].slow_kicks + server.stats.backlog_closes.get(), 1);
-    assert_eq!(stuck.until_closed().await, None, "no close frame could reach it");
+    assert_eq!(
+        stuck.until_closed().await,
+        None,
+        "no close frame could reach it"
+    );
 }

@@ -14,6 +14,9 @@ import type { ScoreFields, ShooterInput } from "./rules";
 import { ShooterGame } from "./ShooterGame";
 import { ShooterRenderer } from "./ShooterRenderer";
 
+/** Scores the server shows everyone (the best ones); each player also sees its own. */
+const SCOREBOARD_SIZE = 16;
+
 /** Status and scoreboard refresh period, ms. */
 const PANEL_REFRESH_MS = 200;
 
@@ -125,18 +128,26 @@ export class ShooterView implements GameView {
     const key = JSON.stringify([rows, room.roster]);
     if (key === this.lastScores) return;
     this.lastScores = key;
-    this.scores.replaceChildren(
-      ...rows.map((r) => {
-        const member = room.roster.find((p) => p.player === r.player);
-        const self = r.player === room.player;
-        return el(
-          "li",
-          { class: `${self ? "self" : ""} ${member?.connected === false ? "away" : ""}` },
-          el("span", { class: "dot", style: `background:${colorOf(r.player)}` }),
-          el("span", { class: "who" }, `${member?.name ?? `#${r.player}`}${self ? " (you)" : ""}`),
-          el("span", { class: "score" }, `${r.kills} / ${r.deaths}`),
-        );
-      }),
-    );
+    // The server shows everyone the best SCOREBOARD_SIZE scores, and each player its own too:
+    // a row beyond them is one's own, ranked lower, so it is not numbered as if it were next.
+    const items = rows.map((r, i) => {
+      const member = room.roster.find((p) => p.player === r.player);
+      const self = r.player === room.player;
+      const beyond = i >= SCOREBOARD_SIZE;
+      return el(
+        "li",
+        {
+          class: `${self ? "self" : ""} ${member?.connected === false ? "away" : ""} ${beyond ? "beyond" : ""}`,
+          ...(beyond ? { style: "list-style:none" } : {}),
+        },
+        el("span", { class: "dot", style: `background:${colorOf(r.player)}` }),
+        el("span", { class: "who" }, `${member?.name ?? `#${r.player}`}${self ? " (you)" : ""}`),
+        el("span", { class: "score" }, `${r.kills} / ${r.deaths}`),
+      );
+    });
+    if (items.length > SCOREBOARD_SIZE) {
+      items.splice(SCOREBOARD_SIZE, 0, el("li", { class: "gap", style: "list-style:none" }, "…"));
+    }
+    this.scores.replaceChildren(...items);
   }
 }
