@@ -1,7 +1,11 @@
-/** The page: the lobby, or a room's game screen once joined; the URL hash names the room (#room=ID). */
-import { Client, type Room, type ServerInfo } from "@tickroom/client";
+/**
+ * The page: the lobby, or a room's game screen once joined; the URL hash names the room
+ * (#room=ID), or a room to watch as a spectator (#watch=ID: opened at once, no name needed; the
+ * lobby's Watch links set it).
+ */
+import { Client, type Room, type ServerInfo, type Spectator } from "@tickroom/client";
 import { gameModules } from "../games";
-import { roomFromHash } from "./dom";
+import { roomFromHash, watchFromHash } from "./dom";
 import { GameScreen } from "./GameScreen";
 import { LobbyView, type JoinChoice } from "./LobbyView";
 
@@ -25,10 +29,17 @@ export class App {
     this.client = new Client(endpoint);
     this.info = this.client.info().catch(() => null);
     this.showLobby(null);
+    // A Watch link of the lobby (or one typed into the address bar) while the lobby shows.
+    window.addEventListener("hashchange", () => {
+      const watch = watchFromHash(location.hash);
+      if (watch !== null && this.lobby !== null) void this.watch(watch);
+    });
+    const watch = watchFromHash(location.hash);
+    if (watch !== null) void this.watch(watch);
   }
 
-  /** The room being played, if any. */
-  get room(): Room | null {
+  /** The room being played or watched, if any. */
+  get room(): Room | Spectator | null {
     return this.screen?.room ?? null;
   }
 
@@ -73,12 +84,36 @@ export class App {
       this.lobby?.showMessage(e instanceof Error ? e.message : String(e));
       return;
     }
+    await this.show(room);
+  }
+
+  /** Watches room `id` as a spectator; a refusal (full, gone) shows in the lobby. */
+  private async watch(id: number): Promise<void> {
+    this.lobby?.showMessage(`Opening room ${id} to watch…`);
+    let spectator: Spectator;
+    try {
+      spectator = await this.client.watch(id);
+    } catch (e) {
+      // Off the hash, so that the same Watch link can be followed again.
+      history.replaceState(null, "", location.pathname + location.search);
+      this.lobby?.showMessage(`Cannot watch room ${id}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    await this.show(spectator);
+  }
+
+  private async show(room: Room | Spectator): Promise<void> {
     const info = await this.info;
+    if (this.screen !== null) {
+      // Another join or watch got there first (a Watch link followed while joining).
+      room.leave();
+      return;
+    }
     this.lobby?.dispose();
     this.lobby = null;
     this.screen = new GameScreen(
       room,
-      gameModules.get(room.seat?.game ?? "") ?? null,
+      gameModules.get(room.info?.game ?? "") ?? null,
       (message) => {
         history.replaceState(null, "", location.pathname + location.search);
         this.showLobby(message);

@@ -2,10 +2,12 @@
 /**
  * The lobby's LAN part: with LAN addresses from `/api/info` it links each and shows a QR code of
  * the first (an SVG image); without any (the server listens on one address) it shows neither.
- * The browser test (e2e/lan.spec.ts) decodes the rendered QR code.
+ * The browser test (e2e/lan.spec.ts) decodes the rendered QR code. The room list: each room's
+ * spectators and a Watch link.
  */
 import { PROTOCOL_VERSION, type Client, type RoomListing, type ServerInfo } from "@tickroom/client";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { roomFromHash, watchFromHash, watchLink } from "../../src/ui/dom";
 import { LobbyView } from "../../src/ui/LobbyView";
 
 function info(lanUrls: string[]): ServerInfo {
@@ -20,18 +22,18 @@ function info(lanUrls: string[]): ServerInfo {
 }
 
 /** A client that answers the lobby's two look-ups from memory. */
-function fakeClient(served: ServerInfo): Client {
+function fakeClient(served: ServerInfo, rooms: RoomListing[]): Client {
   const client: Pick<Client, "info" | "rooms"> = {
     info: () => Promise.resolve(served),
-    rooms: () => Promise.resolve([] as RoomListing[]),
+    rooms: () => Promise.resolve(rooms),
   };
   return client as Client;
 }
 
 const lobbies: LobbyView[] = [];
 
-function lobby(served: ServerInfo): LobbyView {
-  const view = new LobbyView(fakeClient(served), new Map(), () => undefined, null, null);
+function lobby(served: ServerInfo, rooms: RoomListing[] = []): LobbyView {
+  const view = new LobbyView(fakeClient(served, rooms), new Map(), () => undefined, null, null);
   lobbies.push(view);
   document.body.replaceChildren(view.root);
   return view;
@@ -64,5 +66,41 @@ describe("LobbyView LAN links", () => {
     await vi.waitFor(() => expect(view.root.querySelector("[data-testid=game-arena]")).not.toBeNull());
     expect(view.root.querySelector("[data-testid=lan-urls]")?.childNodes.length).toBe(0);
     expect(view.root.querySelector("[data-testid=lan-qr]")).toBeNull();
+  });
+});
+
+describe("LobbyView room list", () => {
+  const listing = (id: number, spectators: number | null): RoomListing => ({
+    id,
+    game: "arena",
+    players: 2,
+    capacity: 16,
+    spectators,
+    tickRate: 30,
+    onChange: false,
+    locked: false,
+    metadata: {},
+    node: null,
+    url: null,
+  });
+
+  /** Each room shows its spectators ("–" from a server that does not count them) and a Watch link. */
+  it("shows spectators and a Watch link per room", async () => {
+    const view = lobby(info([]), [listing(5, 3), listing(6, null)]);
+    await vi.waitFor(() => expect(view.root.querySelector("[data-testid=room-spectators-5]")).not.toBeNull());
+    expect(view.root.querySelector("[data-testid=room-spectators-5]")?.textContent).toBe("3");
+    expect(view.root.querySelector("[data-testid=room-spectators-6]")?.textContent).toBe("–");
+    const watch = view.root.querySelector<HTMLAnchorElement>("[data-testid=watch-room-5]");
+    expect(watch?.getAttribute("href")).toBe(`${location.origin}/#watch=5`);
+  });
+
+  /** `#watch=ID` and `#room=ID` are told apart. */
+  it("reads watch and room links", () => {
+    expect(watchFromHash("#watch=12")).toBe(12);
+    expect(watchFromHash("#room=12")).toBeNull();
+    expect(roomFromHash("#watch=12")).toBeNull();
+    expect(roomFromHash("#room=12")).toBe(12);
+    expect(watchFromHash("#watch=x")).toBeNull();
+    expect(watchLink(7, "http://10.0.0.5:8080")).toBe("http://10.0.0.5:8080/#watch=7");
   });
 });
