@@ -13,6 +13,9 @@
 //! - [`world`]: the entities a game changes, plus its events, views and room control.
 //! - [`replication`]: world to per-scope segments, encoded once, assembled per member.
 //! - [`sim`]: one room's simulation without I/O or clocks (inputs, commands, step, replication).
+//! - [`recording`]: a room's recording (`--record`): the file format, the journal a recorded
+//!   simulation writes, the reader; [`replay`]: re-simulating a recording, to check its state
+//!   hashes or to build a spectator's playback (pure, like [`sim`]).
 //! - [`membership`]: the seat policy (snapshots, skips, slow kicks, held seats) as pure code.
 //! - [`registry`]: [`Games`], type-erased room factories.
 //! - [`inbox`]: a room's inputs and commands for its next tick, posted without waking it.
@@ -63,6 +66,8 @@ pub mod membership;
 pub mod messages;
 pub mod monitor;
 pub mod registry;
+pub mod recording;
+pub mod replay;
 pub mod replicate;
 pub mod replication;
 pub mod room;
