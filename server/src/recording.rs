@@ -74,7 +74,9 @@ impl From<RecordedInfo> for GameInfo {
                     keepalive_secs,
                 },
             },
-            interest: info.interest.map(|(cell_size, radius)| Interest { cell_size, radius }),
+            interest: info
+                .interest
+                .map(|(cell_size, radius)| Interest { cell_size, radius }),
         }
     }
 }
@@ -649,11 +651,31 @@ impl Drop for RecordingFile {
     }
 }
 
+impl Header {
+    /// The start as UTC date and time, `YYYY-MM-DD HH:MM:SS UTC`.
+    pub fn started_utc(&self) -> String {
+        let t = utc(self.started_ms);
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+}
+
+fn utc(ms: u64) -> time::OffsetDateTime {
+    // Out of range only for dates past the year 9999: shown as the epoch.
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
 /// `<game>-room<id>-<YYYYMMDD>T<HHMMSS>.<mmm>Z.trec`: sorted by game, room, then start (UTC).
 pub fn file_name(header: &Header) -> String {
-    let ms = i128::from(header.started_ms) * 1_000_000;
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = utc(header.started_ms);
     format!(
         "{}-room{}-{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z.{EXTENSION}",
         header.game,
@@ -769,7 +791,15 @@ mod tests {
         assert_eq!(entries, every_entry());
         assert_eq!(tail, Tail::Ended);
         let summary = rec.summary().unwrap();
-        assert_eq!((summary.ticks, summary.hashes, summary.joins, summary.actions), (1, 1, 1, 2));
+        assert_eq!(
+            (
+                summary.ticks,
+                summary.hashes,
+                summary.joins,
+                summary.actions
+            ),
+            (1, 1, 1, 2)
+        );
     }
 
     #[test]
@@ -870,6 +900,9 @@ mod tests {
             }),
         };
         let back: GameInfo = RecordedInfo::from(info).into();
-        assert_eq!((back.capacity, back.tick, back.interest), (3, info.tick, info.interest));
+        assert_eq!(
+            (back.capacity, back.tick, back.interest),
+            (3, info.tick, info.interest)
+        );
     }
 }

@@ -4,9 +4,9 @@
 use crate::config::Config;
 use crate::game::{Game, GameInfo, Refusal};
 use crate::messages::{CloseRoom, Join, OperatorHandles, RoomEvent};
-use crate::room::Room;
 use crate::recording::{Header, Recording, RecordingFile};
 use crate::replay::{PlaybackLimits, ReplayError, Verified};
+use crate::room::Room;
 use crate::sim::{kinds_of, Simulation};
 use crate::stats::Stats;
 use actix::prelude::*;

@@ -488,8 +488,7 @@ mod tests {
     /// leave; 40 ticks with a hash every 4.
     fn recorded() -> Vec<u8> {
         let h = header();
-        let mut sim =
-            Simulation::<Walk>::new(None, h.seed, h.info.into(), h.event_ticks).unwrap();
+        let mut sim = Simulation::<Walk>::new(None, h.seed, h.info.into(), h.event_ticks).unwrap();
         let journal = Shared::default();
         sim.record(Box::new(journal.clone()), h.hash_every);
         let limits = DecodeLimits::default();
@@ -626,7 +625,10 @@ mod tests {
                 (k[0].as_u64().unwrap(), msg(&k[2]))
             })
             .collect();
-        assert_eq!(keyframes.keys().copied().collect::<Vec<_>>(), [1, 11, 21, 31]);
+        assert_eq!(
+            keyframes.keys().copied().collect::<Vec<_>>(),
+            [1, 11, 21, 31]
+        );
         let mut replica = Replica::new(kinds.clone());
         replica.apply(&keyframes[&1]).unwrap();
         let ticks = get("ticks");
