@@ -5,6 +5,8 @@
  *   kept through dropped connections.
  * - `Room`: one seat: the `Replica` of what it sees (typed entity views), roster, chat, game
  *   events, inputs, commands as promises, pings, gap repair, the game's result.
+ * - `Playback`: a recorded room (`/api/replays`) played into a `Room`, with play, pause, speed and
+ *   seek, so a game's view renders it as it renders live play.
  * - `Prediction` and `Interpolation`: smooth motion for any game, given its step rule; `FixedStep`:
  *   the local tick at the server's rate, driven by the frames.
  * - The protocol itself (constants, codec, kinds, close codes) for tools and other transports.
@@ -21,7 +23,20 @@ export {
   type Seat,
 } from "./Room";
 export { CommandLost, CommandRefused, ConnectionClosedError, JoinError, TooManyRedirects } from "./errors";
-export { HttpApiError, type GameInfo, type RoomListing, type ServerInfo } from "./httpApi";
+export { HttpApiError, type GameInfo, type ReplayListing, type RoomListing, type ServerInfo } from "./httpApi";
+export {
+  parseReplayStream,
+  Playback,
+  REPLAY_FORMAT,
+  REPLAY_VERSION,
+  ReplayFormatError,
+  route,
+  type PlaybackEvents,
+  type PlaybackSpeed,
+  type ReplayKeyframe,
+  type ReplayStream,
+  type Route,
+} from "./Playback";
 export { Emitter } from "./Emitter";
 
 export { Replica, type ApplyError, type StateMessage } from "./state/Replica";

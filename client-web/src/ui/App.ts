@@ -1,9 +1,11 @@
-/** The page: the lobby, or a room's game screen once joined; the URL hash names the room (#room=ID). */
+/** The page: the lobby, a room's game screen once joined (the URL hash names the room, #room=ID),
+ * or a recording being played (#replay=NAME). */
 import { Client, type Room, type ServerInfo } from "@tickroom/client";
 import { gameModules } from "../games";
-import { roomFromHash } from "./dom";
+import { el, replayFromHash, roomFromHash } from "./dom";
 import { GameScreen } from "./GameScreen";
 import { LobbyView, type JoinChoice } from "./LobbyView";
+import { ReplayScreen } from "./ReplayScreen";
 
 export interface AppOptions {
   /** How far in the past remote entities are drawn, ms. Default: 100. */
@@ -14,6 +16,7 @@ export class App {
   readonly client: Client;
   lobby: LobbyView | null = null;
   screen: GameScreen | null = null;
+  replay: ReplayScreen | null = null;
   /** Fetched once: the LAN addresses for share links. */
   private readonly info: Promise<ServerInfo | null>;
 
@@ -24,17 +27,26 @@ export class App {
   ) {
     this.client = new Client(endpoint);
     this.info = this.client.info().catch(() => null);
-    this.showLobby(null);
+    const replay = replayFromHash(location.hash);
+    if (replay !== null) void this.showReplay(replay);
+    else this.showLobby(null);
+    // A replay link in the lobby changes only the hash.
+    window.addEventListener("hashchange", () => {
+      const name = replayFromHash(location.hash);
+      if (name !== null && this.screen === null) void this.showReplay(name);
+    });
   }
 
-  /** The room being played, if any. */
+  /** The room being played or replayed, if any. */
   get room(): Room | null {
-    return this.screen?.room ?? null;
+    return this.screen?.room ?? this.replay?.playback.room ?? null;
   }
 
   private showLobby(message: string | null): void {
     this.screen?.dispose();
     this.screen = null;
+    this.replay?.dispose();
+    this.replay = null;
     this.lobby?.dispose();
     this.lobby = new LobbyView(
       this.client,
@@ -44,6 +56,34 @@ export class App {
       message,
     );
     this.mount.replaceChildren(this.lobby.root);
+  }
+
+  /** Loads recording `name` and plays it with its game's view. */
+  private async showReplay(name: string): Promise<void> {
+    this.lobby?.dispose();
+    this.lobby = null;
+    this.replay?.dispose();
+    this.replay = null;
+    this.mount.replaceChildren(el("p", { class: "muted", "data-testid": "replay-loading" }, `Loading replay ${name}…`));
+    let playback;
+    try {
+      playback = await this.client.replay(name);
+    } catch (e) {
+      history.replaceState(null, "", location.pathname + location.search);
+      this.showLobby(`Cannot play ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    this.replay = new ReplayScreen(
+      playback,
+      name,
+      gameModules.get(playback.stream.game) ?? null,
+      () => {
+        history.replaceState(null, "", location.pathname + location.search);
+        this.showLobby(null);
+      },
+      this.options.interpolationDelayMs ?? 100,
+    );
+    this.mount.replaceChildren(this.replay.root);
   }
 
   private joining(name: string, choice: JoinChoice): Promise<Room> {
