@@ -32,6 +32,8 @@ pub enum PlayerEvent {
     None,
     /// Joined (or resumed) a room.
     Welcomed,
+    /// Watching a room as a spectator (no seat).
+    Watching,
     /// The replica was replaced by a snapshot at this tick; the snapshot's events.
     Snapshot(Tick, Vec<Event>),
     /// A delta was applied; the replica is at this tick; the delta's events.
@@ -136,6 +138,12 @@ impl Player {
                     kinds: kinds.clone(),
                 });
                 PlayerEvent::Welcomed
+            }
+            ServerMsg::Watching { kinds, .. } => {
+                self.replica = Replica::new(kinds.clone());
+                self.awaiting_resync = false;
+                self.seat = None;
+                PlayerEvent::Watching
             }
             ServerMsg::Snapshot { tick, .. } => match self.replica.apply(msg) {
                 Ok(events) => {

@@ -1654,6 +1654,11 @@ impl Bot {
                 reply.ended = true;
                 return Ok(reply);
             }
+            PlayerEvent::Watching => {
+                // Bots never watch: a server bug, counted like any other.
+                m.error("Watching without a Watch".to_owned());
+                false
+            }
             PlayerEvent::None | PlayerEvent::Welcomed => false,
         };
         if state {

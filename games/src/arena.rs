@@ -134,6 +134,7 @@ impl Game for Arena {
             capacity: 50,
             tick: TickPolicy::Fixed { hz: 30 },
             interest: None,
+            ..GameInfo::default()
         }
     }
 

@@ -485,6 +485,7 @@ impl Game for Cards {
                 keepalive_secs: 5,
             },
             interest: None,
+            ..GameInfo::default()
         }
     }
 

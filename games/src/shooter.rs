@@ -437,6 +437,7 @@ impl Game for Shooter {
                 cell_size: CELL_SIZE,
                 radius: 1,
             }),
+            ..GameInfo::default()
         }
     }
 

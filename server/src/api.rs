@@ -14,6 +14,7 @@ use crate::{registry, AppState};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -284,6 +285,15 @@ pub async fn rooms(state: web::Data<AppState>) -> actix_web::Result<HttpResponse
                         "the room directory is unavailable; try again",
                     )
                 })?;
+            // Spectators are counted by the rooms' own nodes only: this node's, from its lobby.
+            let local: BTreeMap<tickroom_shared::RoomId, Option<u32>> = state
+                .lobby
+                .send(ListRooms)
+                .await
+                .map_err(actix_web::error::ErrorServiceUnavailable)?
+                .into_iter()
+                .map(|r| (r.id, r.spectators))
+                .collect();
             let rooms: Vec<ClusterRoom> = listed
                 .into_iter()
                 .filter(|r| r.state == "open" && !r.closing)
@@ -298,6 +308,7 @@ pub async fn rooms(state: web::Data<AppState>) -> actix_web::Result<HttpResponse
                             game: game.name(),
                             players: r.taken + r.reserved,
                             capacity: r.capacity,
+                            spectators: local.get(&r.id).copied().flatten(),
                             tick_rate: info.tick.hz(),
                             on_change: info.tick.is_on_change(),
                             locked: r.locked,

@@ -191,6 +191,7 @@ impl Unavailable {
             Unavailable::BadName => HttpResponse::BadRequest(),
             Unavailable::TooLarge => HttpResponse::PayloadTooLarge(),
             Unavailable::Replay(ReplayError::TooLong(_)) => HttpResponse::PayloadTooLarge(),
+            Unavailable::Replay(ReplayError::NotWatchable) => HttpResponse::Forbidden(),
             Unavailable::Replay(_) => HttpResponse::UnprocessableEntity(),
             Unavailable::Io(_) => HttpResponse::InternalServerError(),
             Unavailable::Busy => {

@@ -428,7 +428,15 @@ impl Handler<Locate> for ClusterNode {
         let work = async move { directory.locate(room).await };
         AtomicResponse::new(Box::pin(work.into_actor(self).map(
             |result, node, _| match result {
-                Ok(answer) => Ok(answer.map(|(url, _node)| url)),
+                // A room the directory still places here, which this node's lobby does not
+                // have, is one that just closed: not found, rather than a redirect to itself.
+                Ok(answer) => Ok(answer.and_then(|(url, owner)| {
+                    if owner == node.membership.settings.node {
+                        Err(crate::directory::Denial::NotFound)
+                    } else {
+                        Ok(url)
+                    }
+                })),
                 Err(e) => {
                     node.failed(&e);
                     Err(Unavailable)

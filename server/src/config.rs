@@ -39,6 +39,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=900))]
     pub room_capacity: Option<u32>,
 
+    /// Most spectators per room (0: nobody may watch); a game that takes fewer keeps its own.
+    /// Spectators take no seat, so they are not counted in `--room-capacity`.
+    #[arg(long, env = "TICKROOM_MAX_SPECTATORS", default_value_t = 32)]
+    pub max_spectators: u32,
+
     /// Most rooms open at once; joins that need a new room beyond it are refused.
     #[arg(long, env = "TICKROOM_MAX_ROOMS", default_value_t = 1000)]
     pub max_rooms: usize,
@@ -358,6 +363,7 @@ impl Config {
             capacity: self
                 .room_capacity
                 .map_or(info.capacity, |c| c.min(info.capacity)),
+            spectators: info.spectators.min(self.max_spectators),
             ..info
         }
     }

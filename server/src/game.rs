@@ -92,6 +92,9 @@ pub struct GameInfo {
     pub tick: TickPolicy,
     /// Spatial interest, for games that use [`Scope::At`].
     pub interest: Option<Interest>,
+    /// Spectators a room takes at most (the server's `--max-spectators` may lower it); 0 for a
+    /// game nobody may watch. What they see is the game's choice: [`Ctx::set_spectator_view`].
+    pub spectators: u32,
 }
 
 impl Default for GameInfo {
@@ -100,8 +103,23 @@ impl Default for GameInfo {
             capacity: 50,
             tick: TickPolicy::Fixed { hz: 30 },
             interest: None,
+            spectators: u32::MAX,
         }
     }
+}
+
+/// Which spatial cells spectators see. Whatever it is, spectators also see [`Scope::All`] and the
+/// groups the game shows them ([`Ctx::show_group_to_spectators`]), and never a
+/// [`Scope::Player`]: a private scope stays private.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum SpectatorView {
+    /// Every cell that holds an entity: the whole map (the default).
+    #[default]
+    Everywhere,
+    /// The cells a player looking at this point would see (for maps too big to send whole).
+    At(f32, f32),
+    /// No cell.
+    Nowhere,
 }
 
 /// The entity kinds of a game, declared once in [`Game::kinds`].
@@ -281,6 +299,22 @@ impl Ctx<'_> {
     /// Takes `player` out of a group.
     pub fn leave_group(&mut self, player: PlayerId, group: u32) {
         self.out.leave_group(player, group);
+    }
+
+    /// Which cells spectators see (default [`SpectatorView::Everywhere`]).
+    pub fn set_spectator_view(&mut self, view: SpectatorView) {
+        self.out.spectators.view = view;
+    }
+
+    /// Spectators see [`Scope::Group`] `group` too (e.g. both teams' shared state, once a match
+    /// is over).
+    pub fn show_group_to_spectators(&mut self, group: u32) {
+        self.out.spectators.groups.insert(group);
+    }
+
+    /// Spectators stop seeing `group`.
+    pub fn hide_group_from_spectators(&mut self, group: u32) {
+        self.out.spectators.groups.remove(&group);
     }
 
     /// No one may join (quick match skips the room; joins by id get `RoomLocked`).

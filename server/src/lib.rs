@@ -82,7 +82,9 @@ pub mod web_client;
 pub mod world;
 
 pub use config::Config;
-pub use game::{Ctx, Game, GameInfo, GameRng, Interest, Kinds, Refusal, Scope, TickPolicy};
+pub use game::{
+    Ctx, Game, GameInfo, GameRng, Interest, Kinds, Refusal, Scope, SpectatorView, TickPolicy,
+};
 pub use registry::Games;
 pub use replicate::{Replicate, ReplicateEnum};
 pub use stats::Stats;

@@ -17,7 +17,7 @@ use crate::directory::{Denial, Pending, Placement, RoomRecord};
 use crate::messages::{
     CloseRoom, Departure, Join, JoinRequest, ListRooms, Locate, MayClose, OperatorClose,
     OperatorRoom, Requeue, RoomEvent, RoomNote, RoomSummary, SeatRequest, Shutdown, Target,
-    Unavailable,
+    Unavailable, Watch, WatchRequest,
 };
 use crate::registry::{GameEntry, Games, RoomHandle, RoomSpec};
 use crate::stats::Stats;
@@ -34,6 +34,8 @@ struct RoomEntry {
     /// Seats taken or promised.
     seats: u32,
     capacity: u32,
+    /// Spectators watching, as the room last said.
+    spectators: u32,
     tick_rate: u16,
     on_change: bool,
     locked: bool,
@@ -183,6 +185,7 @@ impl Lobby {
                 game: entry.name(),
                 seats: 0,
                 capacity,
+                spectators: 0,
                 tick_rate: info.tick.hz(),
                 on_change: info.tick.is_on_change(),
                 locked,
@@ -590,12 +593,43 @@ impl Handler<RoomEvent> for Lobby {
                     }
                 }
             }
+            RoomEvent::Spectators { room, count } => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.spectators = count;
+                }
+            }
             RoomEvent::Bounced { room, request } => {
                 // The room never seated it: its seat is free again; route it anew.
                 self.seat_freed(room, request.ip);
                 self.join(*request, ctx);
             }
         }
+    }
+}
+
+impl Handler<WatchRequest> for Lobby {
+    type Result = ();
+
+    /// Forwards a watch to its room (spectators take no seat, so nothing is counted here); in
+    /// cluster mode a room of another node is answered with a redirect there.
+    fn handle(&mut self, msg: WatchRequest, ctx: &mut Context<Self>) {
+        if let Some(room) = self.rooms.get(&msg.room) {
+            return room.handle.watch.do_send(Watch { conn: msg.conn });
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            return fail(&msg.conn, denied(Denial::NotFound));
+        };
+        let answer = cluster.send(Locate(msg.room)).into_actor(self).map(
+            move |answer, lobby, _| match answer.unwrap_or(Err(Unavailable)) {
+                Err(Unavailable) => fail(&msg.conn, unavailable()),
+                Ok(Ok(url)) => {
+                    lobby.stats.cluster.redirects.inc();
+                    redirect(&msg.conn, url, None);
+                }
+                Ok(Err(denial)) => fail(&msg.conn, denied(denial)),
+            },
+        );
+        ctx.spawn(answer);
     }
 }
 
@@ -612,6 +646,7 @@ impl Handler<ListRooms> for Lobby {
                     game: r.game,
                     players: r.seats,
                     capacity: r.capacity,
+                    spectators: Some(r.spectators),
                     tick_rate: r.tick_rate,
                     on_change: r.on_change,
                     locked: r.locked,

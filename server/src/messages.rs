@@ -3,7 +3,9 @@
 //!
 //! ```text
 //!  Session ──JoinRequest──▶ Lobby ──Join──▶ Room
+//!  Session ──WatchRequest─▶ Lobby ──Watch─▶ Room (spectators)
 //!  Session ──FromPlayer───────────────────▶ Room (chat, resync, leave, disconnect)
+//!  Session ──FromSpectator────────────────▶ Room (resync, leave)
 //!  Session ──Inbox (inputs, commands)─────▶ Room, taken at its next tick without a wake-up
 //!  Session ◀──Outgoing / SessionEvent───── Room (and Lobby for failed joins)
 //!  Lobby   ◀──RoomEvent─────────────────── Room
@@ -34,6 +36,9 @@ pub struct Outgoing(pub Vec<Bytes>);
 /// A seated session's way into its room.
 pub type RoomLink = Recipient<FromPlayer>;
 
+/// A spectator session's way into the room it watches.
+pub type WatchLink = Recipient<FromSpectator>;
+
 /// Control events for a session.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -50,7 +55,14 @@ pub enum SessionEvent {
         /// Where the session posts inputs and commands for the room's next tick.
         inbox: Arc<Inbox>,
     },
-    /// The join failed; the session may try again.
+    /// The watch succeeded; `Watching` follows.
+    Watching {
+        /// Where the spectator's messages go.
+        room: WatchLink,
+        /// The room's current tick, for pongs.
+        clock: Arc<AtomicU64>,
+    },
+    /// The join (or watch) failed; the session may try again.
     JoinFailed {
         /// Why.
         code: ErrorCode,
@@ -102,6 +114,44 @@ pub struct FromPlayer {
     pub from: Origin,
     /// What.
     pub msg: PlayerMsg,
+}
+
+/// What a spectator sent, or that its connection ended (a spectator holds nothing, so both end
+/// it alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpectatorMsg {
+    /// A keyframe is wanted.
+    Resync,
+    /// It left, or its connection ended.
+    Gone,
+}
+
+/// A message from a spectator session to the room it watches.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct FromSpectator {
+    /// The connection id ([`Connection::id`]).
+    pub conn: u64,
+    /// What.
+    pub msg: SpectatorMsg,
+}
+
+/// A watch from a session, to be routed to its room by the lobby.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WatchRequest {
+    /// The room.
+    pub room: RoomId,
+    /// The connection; failures are reported through its events.
+    pub conn: Connection,
+}
+
+/// Add a spectator (routed by the lobby).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Watch {
+    /// The connection.
+    pub conn: Connection,
 }
 
 /// Where a join wants to go.
@@ -213,6 +263,13 @@ pub enum RoomEvent {
         /// Seats in the room.
         capacity: u32,
     },
+    /// The number of spectators changed.
+    Spectators {
+        /// The room.
+        room: RoomId,
+        /// Spectators now.
+        count: u32,
+    },
     /// A quick match the room could not seat (it locked or filled after the lobby chose it):
     /// its seat is free again and the request goes back to the lobby.
     Bounced {
@@ -234,6 +291,9 @@ pub struct RoomSummary {
     pub players: u32,
     /// Seats in all.
     pub capacity: u32,
+    /// Spectators watching; `None` in cluster mode for rooms of other nodes (spectator counts
+    /// are not kept in the directory).
+    pub spectators: Option<u32>,
     /// Ticks per second.
     pub tick_rate: u16,
     /// Sends only on change.
@@ -390,6 +450,10 @@ pub struct RoomDetail {
     pub locked: bool,
     /// Every seat, connected or held, by player id.
     pub players: Vec<MemberReport>,
+    /// Spectators watching.
+    pub spectators: u32,
+    /// Spectators it takes at most.
+    pub max_spectators: u32,
 }
 
 /// One seat of a room, for the operator.

@@ -70,6 +70,8 @@ pub struct RoomRow {
     pub players: u64,
     /// Seats in all.
     pub capacity: u32,
+    /// Spectators watching.
+    pub spectators: u32,
     /// Ticks per second.
     pub tick_rate: u16,
     /// Sends only on change.
@@ -269,6 +271,7 @@ impl Sampler {
                     game: r.summary.game,
                     players: c.players,
                     capacity: r.summary.capacity,
+                    spectators: r.summary.spectators.unwrap_or(0),
                     tick_rate: r.summary.tick_rate,
                     on_change: r.summary.on_change,
                     locked: r.summary.locked,
@@ -560,6 +563,7 @@ mod tests {
             game: "lab",
             players: 2,
             capacity: 8,
+            spectators: Some(1),
             tick_rate: 30,
             on_change: false,
             locked: false,

@@ -47,6 +47,8 @@ pub struct RecordedInfo {
     pub keepalive_secs: Option<u16>,
     /// Spatial interest: cell size in world units and radius in cells.
     pub interest: Option<(f32, u32)>,
+    /// Spectators the room took at most (0: nobody may watch it, nor its replay).
+    pub spectators: u32,
 }
 
 impl From<GameInfo> for RecordedInfo {
@@ -59,6 +61,7 @@ impl From<GameInfo> for RecordedInfo {
                 TickPolicy::OnChange { keepalive_secs, .. } => Some(keepalive_secs),
             },
             interest: info.interest.map(|i| (i.cell_size, i.radius)),
+            spectators: info.spectators,
         }
     }
 }
@@ -77,6 +80,7 @@ impl From<RecordedInfo> for GameInfo {
             interest: info
                 .interest
                 .map(|(cell_size, radius)| Interest { cell_size, radius }),
+            spectators: info.spectators,
         }
     }
 }
@@ -721,6 +725,7 @@ mod tests {
                 hz: 10,
                 keepalive_secs: Some(5),
                 interest: Some((100.0, 1)),
+                spectators: 4,
             },
             event_ticks: 12,
             max_message_size: 65536,
@@ -898,11 +903,12 @@ mod tests {
                 cell_size: 500.0,
                 radius: 1,
             }),
+            spectators: 7,
         };
         let back: GameInfo = RecordedInfo::from(info).into();
         assert_eq!(
-            (back.capacity, back.tick, back.interest),
-            (3, info.tick, info.interest)
+            (back.capacity, back.tick, back.interest, back.spectators),
+            (3, info.tick, info.interest, 7)
         );
     }
 }

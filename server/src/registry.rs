@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::game::{Game, GameInfo, Refusal};
-use crate::messages::{CloseRoom, Join, OperatorHandles, RoomEvent};
+use crate::messages::{CloseRoom, Join, OperatorHandles, RoomEvent, Watch};
 use crate::recording::{Header, Recording, RecordingFile};
 use crate::replay::{PlaybackLimits, ReplayError, Verified};
 use crate::room::Room;
@@ -18,6 +18,8 @@ use tickroom_shared::{KindSchema, RoomId};
 pub struct RoomHandle {
     /// Joins go here.
     pub join: Recipient<Join>,
+    /// Spectators go here.
+    pub watch: Recipient<Watch>,
     /// Closing it.
     pub close: Recipient<CloseRoom>,
     /// What the admin endpoints ask it directly.
@@ -141,6 +143,7 @@ impl<G: Game> GameEntry for Entry<G> {
         });
         Ok(RoomHandle {
             join: addr.clone().recipient(),
+            watch: addr.clone().recipient(),
             close: addr.clone().recipient(),
             operator: OperatorHandles {
                 inspect: addr.clone().recipient(),

@@ -58,6 +58,9 @@ pub enum ReplayError {
         /// The tick the replay is at.
         stepped: u64,
     },
+    /// The game lets nobody watch its rooms (`GameInfo::spectators` 0): nor their replays.
+    #[error("the game lets nobody watch its rooms, nor their replays")]
+    NotWatchable,
     /// The recording is longer than a playback may be.
     #[error("the recording has more than {0} ticks, more than a playback serves")]
     TooLong(u64),
@@ -223,22 +226,6 @@ pub fn verify<G: Game>(recording: &Recording<'_>) -> Result<Verified, ReplayErro
     })
 }
 
-/// What a spectator sees: everyone's scope and every spatial cell; never a player's private
-/// scope or a group's.
-// SPECTATOR-SWAP: replace with `Simulation::spectator_scopes()` once the spectators work is on
-// main (it lets the game choose; this keeps `All` and every `Cell`, the public part of the
-// bundled games).
-fn spectator_scopes<G: Game>(sim: &Simulation<G>) -> Vec<ScopeKey> {
-    let mut scopes: Vec<ScopeKey> = sim
-        .scopes()
-        .into_iter()
-        .filter(|k| matches!(k, ScopeKey::Cell(..)))
-        .collect();
-    // Always `All`, also while no entity is in it: the events to everyone go there.
-    scopes.insert(0, ScopeKey::All);
-    scopes
-}
-
 /// Limits of a playback.
 #[derive(Clone, Copy, Debug)]
 pub struct PlaybackLimits {
@@ -254,13 +241,17 @@ fn encode(msg: &ServerMsg) -> Bytes {
 }
 
 /// Replays `recording` (checking its hashes as [`verify`] does) and returns the playback stream:
-/// a MessagePack map with the spectator's Welcome, keyframes (Roster and Snapshot) every
+/// what a spectator of the room would have received (the scopes the game shows spectators, never
+/// a player's own: [`Simulation::spectator_visible`]), as a MessagePack map with a Welcome, keyframes (Roster and Snapshot) every
 /// `keyframe_every` ticks, and every tick's messages (a Roster when it changed, the Delta, and
 /// `Ended` when the game ended the room). See PROTOCOL.md, "Replays".
 pub fn playback<G: Game>(
     recording: &Recording<'_>,
     limits: PlaybackLimits,
 ) -> Result<Vec<u8>, ReplayError> {
+    if recording.header.info.spectators == 0 {
+        return Err(ReplayError::NotWatchable);
+    }
     let tick = std::cell::Cell::new(0);
     let every = limits.keyframe_every.max(1);
     let mut keyframes: Vec<(u64, Bytes, Bytes)> = Vec::new();
@@ -274,7 +265,7 @@ pub fn playback<G: Game>(
             if kinds.is_empty() {
                 kinds = sim.kinds();
             }
-            let now = spectator_scopes(sim);
+            let now = sim.spectator_visible();
             let mut frames = Vec::with_capacity(2);
             if std::mem::take(&mut seats.changed) {
                 frames.push(encode(&seats.roster()));
@@ -391,6 +382,7 @@ mod tests {
                 capacity: 4,
                 tick: TickPolicy::Fixed { hz: 10 },
                 interest: None,
+                spectators: 2,
             }
         }
 
@@ -572,6 +564,23 @@ mod tests {
         let verified = verify::<Walk>(&rec).expect("what is there matches");
         assert!(matches!(verified.tail, Tail::Cut(_)));
         assert_eq!((verified.ticks, verified.hashes), (19, 4));
+    }
+
+    /// A game nobody may watch has no playback either.
+    #[test]
+    fn a_game_nobody_may_watch_has_no_playback() {
+        let mut h = header();
+        h.info.spectators = 0;
+        let file = encode_header(&h);
+        let rec = Recording::parse(&file).unwrap();
+        let limits = PlaybackLimits {
+            max_ticks: 10,
+            keyframe_every: 10,
+        };
+        assert_eq!(
+            playback::<Walk>(&rec, limits),
+            Err(ReplayError::NotWatchable)
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! stops seeing, a segment removing that scope's entities. Members that see the same scopes get
 //! the very same `Bytes` (with only the everyone scope, one allocation for the whole room).
 
-use crate::game::{Interest, Scope};
-use crate::world::{View, World};
+use crate::game::{Interest, Scope, SpectatorView};
+use crate::world::{SpectatorLook, View, World};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use tickroom_shared::protocol::{write_array_len, write_delta_head, write_snapshot_head};
@@ -63,6 +63,36 @@ pub fn visible(player: PlayerId, view: Option<&View>, interest: Option<Interest>
                 }
             }
         }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The scopes spectators see, sorted: everyone's, the groups the game shows them, and the cells
+/// of their view (`occupied`: the scopes that hold an entity now, for
+/// [`SpectatorView::Everywhere`]). Never a player's own scope.
+pub fn spectator_visible(
+    look: &SpectatorLook,
+    interest: Option<Interest>,
+    occupied: impl Iterator<Item = ScopeKey>,
+) -> Vec<ScopeKey> {
+    let mut keys = vec![ScopeKey::All];
+    keys.extend(look.groups.iter().map(|g| ScopeKey::Group(*g)));
+    match (look.view, interest) {
+        (SpectatorView::Everywhere, _) => {
+            keys.extend(occupied.filter(|k| matches!(k, ScopeKey::Cell(..))));
+        }
+        (SpectatorView::At(x, y), Some(i)) => {
+            let (cx, cy) = cell(x, y, Some(i));
+            let r = i.radius as i32;
+            for dx in -r..=r {
+                for dy in -r..=r {
+                    keys.push(ScopeKey::Cell(cx.saturating_add(dx), cy.saturating_add(dy)));
+                }
+            }
+        }
+        (SpectatorView::At(..), None) | (SpectatorView::Nowhere, _) => {}
     }
     keys.sort_unstable();
     keys.dedup();
@@ -387,6 +417,23 @@ impl Replication {
         }
         out.extend_from_slice(&self.acks_full);
         Bytes::from(out)
+    }
+
+    /// Every scope that holds an entity now or got an event this tick (unsorted, may repeat):
+    /// what a spectator who sees everywhere must see.
+    pub fn occupied(&self) -> impl Iterator<Item = ScopeKey> + '_ {
+        let entities = self
+            .now_by_scope
+            .iter()
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(k, _)| *k);
+        let events = self
+            .events
+            .iter()
+            .rev()
+            .take_while(|(tick, ..)| *tick == self.tick)
+            .map(|(_, k, _)| *k);
+        entities.chain(events)
     }
 
     /// Entities per scope at the current tick (for metrics and tests).

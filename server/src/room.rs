@@ -9,6 +9,9 @@
 //! reconnect), because a stuck session is not polled and could not close itself (actix-web
 //! issue 2441).
 //!
+//! Spectators get the same per-tick treatment as connected seats (a `Seat` without token or
+//! hold, keyed by connection), with the scopes the game shows spectators, computed once per tick.
+//!
 //! The tick schedule is a `tokio::time::Interval` in burst mode: tick *n* is due at
 //! `start + n * period`, so the rate does not drift, and a late tick is counted, not hidden.
 
@@ -18,9 +21,10 @@ use crate::game::Game;
 use crate::inbox::{Inbox, Letter};
 use crate::membership::{deliver, Delivery, Seat, Verdict};
 use crate::messages::{
-    CloseRoom, FromPlayer, Inspect, Join, JoinRequest, Kick, MemberReport, Origin, Outgoing,
-    PlayerMsg, RoomDetail, RoomEvent, SessionEvent, Target,
+    CloseRoom, FromPlayer, FromSpectator, Inspect, Join, JoinRequest, Kick, MemberReport, Origin,
+    Outgoing, PlayerMsg, RoomDetail, RoomEvent, SessionEvent, SpectatorMsg, Target, Watch,
 };
+use crate::replication::ScopeKey;
 use crate::sim::{Rejected, Simulation};
 use crate::stats::{RoomStats, Stats};
 use actix::prelude::*;
@@ -43,6 +47,10 @@ pub struct Room<G: Game> {
     /// Boxed so the actor is `Unpin` whatever the game's types are.
     sim: Box<Simulation<G>>,
     seats: BTreeMap<PlayerId, Seat<Connection>>,
+    /// Spectators by connection id: seats in all but name (no token, never held).
+    spectators: BTreeMap<u64, Seat<Connection>>,
+    /// Spectators taken at most (the game's and the server's limit).
+    max_spectators: u32,
     capacity: u32,
     hz: u16,
     /// Ticks between keep-alives for on-change rooms; `None` sends every tick.
@@ -74,6 +82,29 @@ pub struct Room<G: Game> {
     bytes_in: u64,
 }
 
+/// What one tick sends to every member alike.
+struct TickSend {
+    tick: Tick,
+    /// Something changed (or a keep-alive or the end is due): every member gets the tick.
+    emit: bool,
+    /// The roster, when it changed this tick.
+    roster: Option<Bytes>,
+    /// The roster for members due a Snapshot (present when any is).
+    snapshot_roster: Option<Bytes>,
+    /// This tick's chat lines.
+    chat: Vec<Bytes>,
+    /// Bytes queued to members, counted into the room's traffic.
+    bytes_out: u64,
+}
+
+/// A member a tick's verdict is about.
+#[derive(Clone, Copy)]
+enum Member {
+    Player(PlayerId),
+    /// By connection id.
+    Spectator(u64),
+}
+
 fn encode(msg: &ServerMsg) -> Bytes {
     match tickroom_shared::encode(msg) {
         Ok(v) => Bytes::from(v),
@@ -85,7 +116,7 @@ fn encode(msg: &ServerMsg) -> Bytes {
     }
 }
 
-fn send(conn: &Connection, frames: Vec<Bytes>) -> Delivery {
+fn send_to(conn: &Connection, frames: Vec<Bytes>) -> Delivery {
     match conn.outgoing.try_send(Outgoing(frames)) {
         Ok(()) => Delivery::Sent,
         Err(SendError::Full(_)) => Delivery::Full,
@@ -113,6 +144,7 @@ impl<G: Game> Room<G> {
             }
         };
         let capacity = info.capacity;
+        let max_spectators = info.spectators;
         let room_stats = stats.add_room(id);
         let limits = DecodeLimits {
             max_bytes: config.max_message_size,
@@ -123,6 +155,8 @@ impl<G: Game> Room<G> {
             sim: Box::new(sim),
             config,
             seats: BTreeMap::new(),
+            spectators: BTreeMap::new(),
+            max_spectators,
             capacity,
             hz,
             keepalive,
@@ -272,7 +306,8 @@ impl<G: Game> Room<G> {
             clock: self.clock.clone(),
             inbox: self.inbox.clone(),
         };
-        conn.events.try_send(joined).is_ok() && send(conn, vec![encode(&welcome)]) == Delivery::Sent
+        conn.events.try_send(joined).is_ok()
+            && send_to(conn, vec![encode(&welcome)]) == Delivery::Sent
     }
 
     fn tick(&mut self, scheduled: Instant, ctx: &mut Context<Self>) {
@@ -296,7 +331,6 @@ impl<G: Game> Room<G> {
             }
         }
         let roster = std::mem::take(&mut self.roster_dirty).then(|| self.roster());
-        let chat = std::mem::take(&mut self.chat);
         let keepalive_due = self
             .keepalive
             .is_none_or(|k| tick.0 >= self.last_sent.0 + k);
@@ -306,88 +340,70 @@ impl<G: Game> Room<G> {
         // builds on the last tick it received, which is valid because no tick in between changed
         // anything (those would have been sent to it, or it would be due a Snapshot).
         let emit = outcome.changed || keepalive_due || outcome.ended.is_some();
+        let snapshot_due = self
+            .seats
+            .values()
+            .chain(self.spectators.values())
+            .any(|s| s.needs_snapshot && s.conn.is_some());
+        let snapshot_roster = snapshot_due.then(|| roster.clone().unwrap_or_else(|| self.roster()));
+        let mut send = TickSend {
+            tick,
+            emit,
+            roster,
+            snapshot_roster,
+            chat: std::mem::take(&mut self.chat),
+            bytes_out: 0,
+        };
         let mut verdicts = Vec::new();
-        let mut roster_for_snapshot = None;
-        let mut bytes_out = 0u64;
-        let players: Vec<PlayerId> = self.seats.keys().copied().collect();
-        for player in players {
-            let scopes = self.sim.visible(player);
-            let Some(seat) = self.seats.get(&player) else {
-                continue;
-            };
+        // Taken out while the members are served, so each can borrow the simulation.
+        let mut seats = std::mem::take(&mut self.seats);
+        for (player, seat) in seats.iter_mut() {
             if seat.conn.is_none() {
                 if seat.expired(std::time::Instant::now()) {
-                    verdicts.push((player, Verdict::Gone, true));
+                    verdicts.push((Member::Player(*player), Verdict::Gone, true));
                 }
                 continue;
             }
-            let was_snapshot = seat.needs_snapshot;
-            let carries_tick = was_snapshot || emit || seat.scopes != scopes;
-            let mut parts = Vec::with_capacity(2);
-            if was_snapshot {
-                let r = roster_for_snapshot
-                    .get_or_insert_with(|| roster.clone().unwrap_or_else(|| self.roster()));
-                parts.push(r.clone());
-                parts.push(self.sim.snapshot(&scopes, seat.delivered));
-                self.room_stats
-                    .record_sizes(None, parts.last().map(Bytes::len));
-            } else {
-                if let Some(r) = &roster {
-                    parts.push(r.clone());
-                }
-                if carries_tick {
-                    let base = seat.delivered.unwrap_or(self.last_sent);
-                    let delta = self.sim.delta(tick.0 - base.0, &seat.scopes, &scopes);
-                    self.room_stats.record_sizes(Some(delta.len()), None);
-                    parts.push(delta);
-                }
-            }
-            let Some(seat) = self.seats.get_mut(&player) else {
-                continue;
-            };
-            let dropped = seat.queue_chat(&chat);
-            if dropped > 0 {
-                // Not touched on the usual tick: a process-wide counter per member per tick
-                // would be shared-cache-line traffic for nothing.
-                self.stats.chat_dropped.inc_by(dropped as u64);
-            }
-            let outcome = deliver(seat, parts, |conn, frames| {
-                let size: usize = frames.iter().map(Bytes::len).sum();
-                let delivery = send(conn, frames);
-                if delivery == Delivery::Sent {
-                    bytes_out += size as u64;
-                }
-                delivery
-            });
-            if outcome == Delivery::Full {
-                self.room_stats.skipped();
-            }
-            if outcome == Delivery::Sent && was_snapshot && seat.delivered.is_some() {
-                self.room_stats.resynced();
-            }
-            // A member that only got a roster or command results has not received this tick.
-            let verdict = if carries_tick || outcome != Delivery::Sent {
-                seat.after_send(
-                    outcome,
-                    tick,
-                    scopes,
-                    std::time::Instant::now(),
-                    self.config.slow_client_timeout,
-                )
-            } else {
-                Verdict::Fine
-            };
+            let scopes = self.sim.visible(*player);
+            let verdict = self.send_tick(seat, scopes, &mut send);
             if verdict != Verdict::Fine {
-                verdicts.push((player, verdict, false));
+                verdicts.push((Member::Player(*player), verdict, false));
             }
+        }
+        self.seats = seats;
+        if !self.spectators.is_empty() {
+            let scopes = self.sim.spectator_visible();
+            let mut spectators = std::mem::take(&mut self.spectators);
+            for (conn, seat) in spectators.iter_mut() {
+                let verdict = self.send_tick(seat, scopes.clone(), &mut send);
+                if verdict != Verdict::Fine {
+                    verdicts.push((Member::Spectator(*conn), verdict, false));
+                }
+            }
+            self.spectators = spectators;
         }
         if emit {
             self.last_sent = tick;
         }
         self.room_stats.record_work(wall.elapsed());
         self.room_stats
-            .record_traffic(std::mem::take(&mut self.bytes_in), bytes_out);
-        for (player, verdict, expired) in verdicts {
+            .record_traffic(std::mem::take(&mut self.bytes_in), send.bytes_out);
+        for (member, verdict, expired) in verdicts {
+            let player = match member {
+                Member::Player(player) => player,
+                Member::Spectator(conn) => {
+                    // Too slow or gone alike: a spectator holds nothing to keep.
+                    if let Some(conn) = self.spectators.remove(&conn).and_then(|s| s.conn) {
+                        if verdict == Verdict::TooSlow {
+                            tracing::info!(room = %self.id, "dropping a spectator that stopped reading");
+                            self.room_stats.slow_kick();
+                            conn.closer.shutdown();
+                        }
+                    }
+                    self.spectators_changed();
+                    continue;
+                }
+            };
             match verdict {
                 Verdict::TooSlow => {
                     // Dropped like any lost connection: the seat is held for a reconnect (a
@@ -414,15 +430,91 @@ impl<G: Game> Room<G> {
         self.check_idle(now);
     }
 
+    /// Queues a connected member's messages of this tick: roster, chat, and its Delta (or the
+    /// Snapshot it is due) for `scopes`; says what to do with the member.
+    fn send_tick(
+        &mut self,
+        seat: &mut Seat<Connection>,
+        scopes: Vec<ScopeKey>,
+        send: &mut TickSend,
+    ) -> Verdict {
+        let was_snapshot = seat.needs_snapshot;
+        let carries_tick = was_snapshot || send.emit || seat.scopes != scopes;
+        let mut parts = Vec::with_capacity(2);
+        if was_snapshot {
+            if let Some(r) = &send.snapshot_roster {
+                parts.push(r.clone());
+            }
+            parts.push(self.sim.snapshot(&scopes, seat.delivered));
+            self.room_stats
+                .record_sizes(None, parts.last().map(Bytes::len));
+        } else {
+            if let Some(r) = &send.roster {
+                parts.push(r.clone());
+            }
+            if carries_tick {
+                let base = seat.delivered.unwrap_or(self.last_sent);
+                let delta = self.sim.delta(send.tick.0 - base.0, &seat.scopes, &scopes);
+                self.room_stats.record_sizes(Some(delta.len()), None);
+                parts.push(delta);
+            }
+        }
+        let dropped = seat.queue_chat(&send.chat);
+        if dropped > 0 {
+            // Not touched on the usual tick: a process-wide counter per member per tick
+            // would be shared-cache-line traffic for nothing.
+            self.stats.chat_dropped.inc_by(dropped as u64);
+        }
+        let mut bytes_out = 0;
+        let outcome = deliver(seat, parts, |conn, frames| {
+            let size: usize = frames.iter().map(Bytes::len).sum();
+            let delivery = send_to(conn, frames);
+            if delivery == Delivery::Sent {
+                bytes_out += size as u64;
+            }
+            delivery
+        });
+        send.bytes_out += bytes_out;
+        if outcome == Delivery::Full {
+            self.room_stats.skipped();
+        }
+        if outcome == Delivery::Sent && was_snapshot && seat.delivered.is_some() {
+            self.room_stats.resynced();
+        }
+        // A member that only got a roster or command results has not received this tick.
+        if carries_tick || outcome != Delivery::Sent {
+            seat.after_send(
+                outcome,
+                send.tick,
+                scopes,
+                std::time::Instant::now(),
+                self.config.slow_client_timeout,
+            )
+        } else {
+            Verdict::Fine
+        }
+    }
+
+    /// Tells the lobby how many watch now (for `/api/rooms`).
+    fn spectators_changed(&self) {
+        self.lobby.do_send(RoomEvent::Spectators {
+            room: self.id,
+            count: self.spectators.len() as u32,
+        });
+    }
+
     /// The game ended the room: `Ended` to everyone, close 1000, and stop.
     fn end(&mut self, result: rmpv::Value, ctx: &mut Context<Self>) {
         let ended = encode(&ServerMsg::Ended { result });
         tracing::info!(room = %self.id, game = G::NAME, "the game ended the room");
         self.closed = true;
         let chat = std::mem::take(&mut self.chat);
-        for mut seat in std::mem::take(&mut self.seats).into_values() {
+        let members = std::mem::take(&mut self.seats)
+            .into_values()
+            .chain(std::mem::take(&mut self.spectators).into_values());
+        for mut seat in members {
             seat.queue_chat(&chat);
-            let delivery = deliver(&mut seat, vec![ended.clone()], send);
+            let delivery = deliver(&mut seat, vec![ended.clone()], send_to);
             let Some(conn) = &seat.conn else { continue };
             // What the full queue does not take goes with the close request, which the session
             // handles right after the messages it already holds.
@@ -482,12 +574,13 @@ impl<G: Game> Room<G> {
 
     fn close_all(&mut self, code: CloseCode, reason: &str) {
         self.closed = true;
-        for seat in self.seats.values() {
+        for seat in self.seats.values().chain(self.spectators.values()) {
             if let Some(conn) = &seat.conn {
                 conn.close(code, reason);
             }
         }
         self.seats.clear();
+        self.spectators.clear();
     }
 
     /// Takes the inputs and commands posted since the last tick and queues them for this
@@ -755,6 +848,8 @@ impl<G: Game> Handler<Inspect> for Room<G> {
             capacity: self.capacity(),
             locked: self.sim.room_control().locked,
             players,
+            spectators: self.spectators.len() as u32,
+            max_spectators: self.max_spectators,
         })
     }
 }
@@ -785,5 +880,71 @@ impl<G: Game> Handler<CloseRoom> for Room<G> {
     fn handle(&mut self, msg: CloseRoom, ctx: &mut Context<Self>) {
         self.close_all(msg.code, &msg.reason);
         ctx.stop();
+    }
+}
+
+impl<G: Game> Handler<Watch> for Room<G> {
+    type Result = ();
+
+    /// Adds a spectator, within the room's spectator limit.
+    fn handle(&mut self, msg: Watch, ctx: &mut Context<Self>) {
+        if self.closed {
+            return msg
+                .conn
+                .join_failed(ErrorCode::RoomNotFound, "the room is closing");
+        }
+        if self.spectators.len() >= self.max_spectators as usize {
+            let message = if self.max_spectators == 0 {
+                "this room takes no spectators".to_owned()
+            } else {
+                format!(
+                    "the room has {} spectators, the most it takes",
+                    self.max_spectators
+                )
+            };
+            return msg.conn.join_failed(ErrorCode::SpectatorsFull, message);
+        }
+        let watching = ServerMsg::Watching {
+            room: self.id,
+            game: G::NAME.to_owned(),
+            tick_rate: self.hz,
+            on_change: self.keepalive.is_some(),
+            tick: self.sim.tick(),
+            kinds: self.sim.kinds(),
+        };
+        // The event goes first so the session knows its room before the client can answer.
+        let event = SessionEvent::Watching {
+            room: ctx.address().recipient(),
+            clock: self.clock.clone(),
+        };
+        let conn = msg.conn;
+        if conn.events.try_send(event).is_ok()
+            && send_to(&conn, vec![encode(&watching)]) == Delivery::Sent
+        {
+            let id = conn.id;
+            self.spectators
+                .insert(id, Seat::new(String::new(), String::new(), None, conn));
+            self.spectators_changed();
+        }
+    }
+}
+
+impl<G: Game> Handler<FromSpectator> for Room<G> {
+    type Result = ();
+
+    /// A spectator's resync, or its end.
+    fn handle(&mut self, msg: FromSpectator, _: &mut Context<Self>) {
+        match msg.msg {
+            SpectatorMsg::Resync => {
+                if let Some(seat) = self.spectators.get_mut(&msg.conn) {
+                    seat.needs_snapshot = true;
+                }
+            }
+            SpectatorMsg::Gone => {
+                if self.spectators.remove(&msg.conn).is_some() {
+                    self.spectators_changed();
+                }
+            }
+        }
     }
 }

@@ -22,7 +22,8 @@ use crate::admission::Slot;
 use crate::connection::{Closer, Connection, Rtt};
 use crate::inbox::{Inbox, Kind, Letter};
 use crate::messages::{
-    FromPlayer, JoinRequest, Origin, Outgoing, PlayerMsg, RoomLink, SessionEvent, Target,
+    FromPlayer, FromSpectator, JoinRequest, Origin, Outgoing, PlayerMsg, RoomLink, SessionEvent,
+    SpectatorMsg, Target, WatchLink, WatchRequest,
 };
 use crate::watchdog::Watch;
 use crate::AppState;
@@ -396,8 +397,14 @@ where
 enum Phase {
     /// Connected, not in a room.
     Lobby,
-    /// A join is on its way to a room.
+    /// A join (or a watch) is on its way to a room.
     Joining,
+    /// Watching a room as a spectator.
+    Watching {
+        room: WatchLink,
+        /// The room's current tick, for pongs.
+        clock: Arc<AtomicU64>,
+    },
     /// Seated.
     InRoom {
         room: RoomLink,
@@ -504,6 +511,17 @@ impl Session {
         }
     }
 
+    /// This session as rooms and the lobby address it.
+    fn connection(&self, ctx: &mut ws::WebsocketContext<Self>) -> Connection {
+        Connection {
+            id: self.id,
+            outgoing: ctx.address().recipient(),
+            events: ctx.address().recipient(),
+            closer: self.closer.clone(),
+            rtt: self.rtt.clone(),
+        }
+    }
+
     /// Writes one already-encoded message, unless the session is closing.
     fn write(&self, bytes: Bytes, ctx: &mut ws::WebsocketContext<Self>) {
         if self.closing {
@@ -531,7 +549,8 @@ impl Session {
         );
     }
 
-    /// Tells the room this connection is gone (it holds the seat for a reconnect).
+    /// Tells the room this connection is gone (it holds the seat for a reconnect, or forgets
+    /// the spectator).
     fn leave_room(&mut self) {
         if let Some((room, from)) = self.seat() {
             room.do_send(FromPlayer {
@@ -539,7 +558,17 @@ impl Session {
                 msg: PlayerMsg::Disconnected,
             });
         }
+        self.spectate(SpectatorMsg::Gone);
         self.phase = Phase::Lobby;
+    }
+
+    /// Sends a spectator's message to the room it watches; false if it watches none.
+    fn spectate(&self, msg: SpectatorMsg) -> bool {
+        let Phase::Watching { room, .. } = &self.phase else {
+            return false;
+        };
+        room.do_send(FromSpectator { conn: self.id, msg });
+        true
     }
 
     /// Starts the close handshake with a code and reason: the room is told at once, nothing
@@ -613,7 +642,11 @@ impl Session {
                 } else {
                     "command"
                 };
-                let reason = format!("{what} before the welcome: join a room first");
+                let reason = if matches!(self.phase, Phase::Watching { .. }) {
+                    format!("a spectator sends no {what}s")
+                } else {
+                    format!("{what} before the welcome: join a room first")
+                };
                 return self.close(CloseCode::NotAllowed, &reason, ctx);
             };
             let kind = if tag == client_tag::INPUT {
@@ -669,13 +702,7 @@ impl Session {
                         filter: filter.unwrap_or_default(),
                     },
                 };
-                let conn = Connection {
-                    id: self.id,
-                    outgoing: ctx.address().recipient(),
-                    events: ctx.address().recipient(),
-                    closer: self.closer.clone(),
-                    rtt: self.rtt.clone(),
-                };
+                let conn = self.connection(ctx);
                 self.phase = Phase::Joining;
                 self.state.lobby.do_send(JoinRequest {
                     target,
@@ -697,14 +724,20 @@ impl Session {
                 // Answered here, never queued behind deltas or dropped: the room's tick is
                 // readable without asking the room.
                 let tick = match &self.phase {
-                    Phase::InRoom { clock, .. } => Tick(clock.load(Relaxed)),
+                    Phase::InRoom { clock, .. } | Phase::Watching { clock, .. } => {
+                        Tick(clock.load(Relaxed))
+                    }
                     _ => Tick(0),
                 };
                 self.send(&ServerMsg::Pong { echo, tick }, ctx);
             }
             ClientMsg::Chat { text } => {
                 if self.seat().is_none() {
-                    let reason = "chat before the welcome: join a room first";
+                    let reason = if matches!(self.phase, Phase::Watching { .. }) {
+                        "a spectator sends no chat"
+                    } else {
+                        "chat before the welcome: join a room first"
+                    };
                     return self.close(CloseCode::NotAllowed, reason, ctx);
                 }
                 let text = clean_text(&text);
@@ -733,6 +766,7 @@ impl Session {
                     from,
                     msg: PlayerMsg::Resync,
                 }),
+                None if self.spectate(SpectatorMsg::Resync) => {}
                 None => self.close(
                     CloseCode::NotAllowed,
                     "resync before the welcome: join a room first",
@@ -746,8 +780,28 @@ impl Session {
                         msg: PlayerMsg::Leave,
                     });
                 }
+                self.spectate(SpectatorMsg::Gone);
                 self.phase = Phase::Lobby;
                 self.close(CloseCode::Normal, "left", ctx);
+            }
+            ClientMsg::Watch { version, room } => {
+                if version != PROTOCOL_VERSION {
+                    let reason = format!(
+                        "protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"
+                    );
+                    self.error(ErrorCode::VersionMismatch, &reason, ctx);
+                    return self.close(CloseCode::VersionMismatch, &reason, ctx);
+                }
+                if !matches!(self.phase, Phase::Lobby) {
+                    return self.close(
+                        CloseCode::NotAllowed,
+                        "already in a room, watching, or joining",
+                        ctx,
+                    );
+                }
+                self.phase = Phase::Joining;
+                let conn = self.connection(ctx);
+                self.state.lobby.do_send(WatchRequest { room, conn });
             }
         }
     }
@@ -869,8 +923,9 @@ impl Actor for Session {
         self.state.stats.sessions_total.inc();
         if self.mode == Mode::Game {
             ctx.run_later(config.join_timeout, |session, ctx| {
-                // Still not seated: never joined, or a join that was lost with a closing room.
-                if !matches!(session.phase, Phase::InRoom { .. }) {
+                // Still not seated (or watching): never joined, or a join that was lost with a
+                // closing room.
+                if !matches!(session.phase, Phase::InRoom { .. } | Phase::Watching { .. }) {
                     let reason = "no join within the join timeout";
                     session.close(CloseCode::JoinTimeout, reason, ctx);
                 }
@@ -1004,6 +1059,12 @@ impl Handler<SessionEvent> for Session {
                 };
                 if self.closing {
                     // Seated after the close began: give the seat back to be held.
+                    self.leave_room();
+                }
+            }
+            SessionEvent::Watching { room, clock } => {
+                self.phase = Phase::Watching { room, clock };
+                if self.closing {
                     self.leave_room();
                 }
             }

@@ -4,7 +4,7 @@
 use crate::game::{Ctx, Game, GameInfo, GameRng, Kinds, Refusal};
 use crate::inbox::Kind;
 use crate::recording::{Entry, Journal};
-use crate::replication::{visible, Replication, ScopeKey};
+use crate::replication::{spectator_visible, visible, Replication, ScopeKey};
 use crate::world::{named_value, Outbox, RoomControl, World};
 use bytes::Bytes;
 use rand::SeedableRng;
@@ -415,6 +415,17 @@ impl<G: Game> Simulation<G> {
         visible(player, self.out.view(player), self.replication.interest())
     }
 
+    /// The scopes spectators see now: what the game shows them (see
+    /// [`crate::game::SpectatorView`]), never a player's own scope. The same for every spectator,
+    /// so a room computes it once per tick.
+    pub fn spectator_visible(&self) -> Vec<ScopeKey> {
+        spectator_visible(
+            &self.out.spectators,
+            self.replication.interest(),
+            self.replication.occupied(),
+        )
+    }
+
     /// Every scope that holds an entity now (a member seeing all of them sees everything).
     pub fn scopes(&self) -> Vec<ScopeKey> {
         self.replication.scope_sizes().into_keys().collect()
@@ -509,6 +520,7 @@ mod tests {
                     cell_size: CELL,
                     radius: 1,
                 }),
+                ..GameInfo::default()
             }
         }
 
@@ -802,6 +814,46 @@ mod tests {
             "cached: one Bytes for every such member"
         );
         let _ = Dot::KIND;
+    }
+
+    #[test]
+    fn spectators_see_public_scopes_and_the_cells_the_game_chooses() {
+        let mut sim = sim();
+        for p in [1, 2] {
+            sim.join(PlayerId(p), "x");
+        }
+        sim.step();
+        // Dots at x = 1050 and 2050 (cells 10 and 20); the flag is in group 1; secrets private.
+        let every = sim.spectator_visible();
+        assert_eq!(
+            every,
+            vec![ScopeKey::All, ScopeKey::Cell(10, 0), ScopeKey::Cell(20, 0)]
+        );
+        let mut s = Member {
+            player: PlayerId(0),
+            replica: Replica::new(sim.kinds()),
+            scopes: every.clone(),
+            events: Vec::new(),
+            seen: Vec::new(),
+        };
+        let bytes = sim.snapshot(&every, None);
+        feed(&mut s, &bytes);
+        assert_eq!(owners(&s, "dot"), vec![1, 2]);
+        assert_eq!(s.replica.of_kind("secret").count(), 0);
+        assert_eq!(s.replica.of_kind("flag").count(), 0);
+
+        let (_, mut ctx) = sim.ctx();
+        ctx.set_spectator_view(crate::game::SpectatorView::At(2050.0, 50.0));
+        ctx.show_group_to_spectators(1);
+        let near = sim.spectator_visible();
+        assert!(near.contains(&ScopeKey::Group(1)));
+        assert!(near.contains(&ScopeKey::Cell(20, 0)));
+        assert!(!near.contains(&ScopeKey::Cell(10, 0)));
+        assert!(!near.iter().any(|k| matches!(k, ScopeKey::Player(_))));
+        let (_, mut ctx) = sim.ctx();
+        ctx.set_spectator_view(crate::game::SpectatorView::Nowhere);
+        ctx.hide_group_from_spectators(1);
+        assert_eq!(sim.spectator_visible(), vec![ScopeKey::All]);
     }
 
     #[test]

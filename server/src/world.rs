@@ -217,12 +217,22 @@ pub struct View {
     pub at: Option<(f32, f32)>,
 }
 
+/// What the game shows spectators besides everyone's scope.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpectatorLook {
+    /// Which cells.
+    pub view: crate::game::SpectatorView,
+    /// Which groups.
+    pub groups: BTreeSet<u32>,
+}
+
 /// What a game produced besides entities: events, views, room control.
 #[derive(Default)]
 pub struct Outbox {
     /// Events of the tick being computed, in emission order: scope and encoded `[name, payload]`.
     pub(crate) events: Vec<(Scope, Vec<u8>)>,
     pub(crate) views: BTreeMap<PlayerId, View>,
+    pub(crate) spectators: SpectatorLook,
     pub(crate) room: RoomControl,
 }
 

@@ -88,6 +88,13 @@ pub enum ClientMsg<I, C> {
         /// The game's command.
         command: C,
     },
+    /// Watch a room as a spectator: no seat, no inputs; answered by [`ServerMsg::Watching`].
+    Watch {
+        /// Must equal [`PROTOCOL_VERSION`].
+        version: u16,
+        /// The room to watch.
+        room: RoomId,
+    },
 }
 
 /// A player in [`ServerMsg::Roster`].
@@ -212,6 +219,22 @@ pub enum ServerMsg {
         /// Game-defined result.
         result: GameValue,
     },
+    /// First reply to an accepted [`ClientMsg::Watch`]: [`ServerMsg::Welcome`] without a seat.
+    /// Roster and snapshot follow at the next tick.
+    Watching {
+        /// The room watched.
+        room: RoomId,
+        /// The game it runs.
+        game: String,
+        /// Ticks per second.
+        tick_rate: u16,
+        /// Deltas only on ticks where something changed (plus keep-alives).
+        on_change: bool,
+        /// The room's tick when the watch was accepted.
+        tick: Tick,
+        /// Every entity kind of the game.
+        kinds: Vec<KindSchema>,
+    },
     /// Cluster mode: the join is served by another node. Connect to `url` and send the same
     /// Join with `ticket` (or, for a reconnect, the same token); a close
     /// [`CloseCode::Redirected`] follows.
@@ -255,11 +278,14 @@ pub enum ErrorCode {
     /// Cluster mode: the room (of this reconnect token, or joined by id) lived on a node that
     /// stopped; the room is gone.
     RoomLost = 12,
+    /// The room takes no more spectators (the server's `--max-spectators`, or the game's own
+    /// limit; a game that takes none is always full). The connection stays open.
+    SpectatorsFull = 13,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::BadRequest,
         ErrorCode::VersionMismatch,
         ErrorCode::RoomNotFound,
@@ -272,6 +298,7 @@ impl ErrorCode {
         ErrorCode::IpLimit,
         ErrorCode::Unavailable,
         ErrorCode::RoomLost,
+        ErrorCode::SpectatorsFull,
     ];
 
     /// Parse a wire value.
@@ -367,6 +394,8 @@ pub mod client_tag {
     pub const RESYNC: u8 = 5;
     /// [`super::ClientMsg::Command`]
     pub const COMMAND: u8 = 6;
+    /// [`super::ClientMsg::Watch`]
+    pub const WATCH: u8 = 7;
 }
 
 /// Server message tags.
@@ -391,6 +420,8 @@ pub mod server_tag {
     pub const ENDED: u8 = 8;
     /// [`super::ServerMsg::Redirect`]
     pub const REDIRECT: u8 = 9;
+    /// [`super::ServerMsg::Watching`]
+    pub const WATCHING: u8 = 10;
 }
 
 // ----- Serialization: one array per message, tag first. -----
@@ -426,6 +457,7 @@ impl<I: Serialize, C: Serialize> Serialize for ClientMsg<I, C> {
             ClientMsg::Leave => (LEAVE,).serialize(s),
             ClientMsg::Resync => (RESYNC,).serialize(s),
             ClientMsg::Command { id, command } => (COMMAND, id, command).serialize(s),
+            ClientMsg::Watch { version, room } => (WATCH, version, room).serialize(s),
         }
     }
 }
@@ -500,6 +532,14 @@ impl Serialize for ServerMsg {
             ServerMsg::CommandResult { id, refusal } => (COMMAND_RESULT, id, refusal).serialize(s),
             ServerMsg::Ended { result } => (ENDED, result).serialize(s),
             ServerMsg::Redirect { url, ticket } => (REDIRECT, url, ticket).serialize(s),
+            ServerMsg::Watching {
+                room,
+                game,
+                tick_rate,
+                on_change,
+                tick,
+                kinds,
+            } => (WATCHING, room, game, tick_rate, on_change, tick, kinds).serialize(s),
         }
     }
 }
@@ -656,10 +696,18 @@ impl<'de, I: DeserializeOwned, C: DeserializeOwned> Visitor<'de> for ClientVisit
                 };
                 (msg, 3, W)
             }
+            WATCH => {
+                const W: &str = "Watch [7, version, room]";
+                let msg = ClientMsg::Watch {
+                    version: next_field(&mut seq, W, 1)?,
+                    room: next_field(&mut seq, W, 2)?,
+                };
+                (msg, 3, W)
+            }
             other => {
                 return Err(de::Error::invalid_value(
                     de::Unexpected::Unsigned(other.into()),
-                    &"a client message tag 0..=6",
+                    &"a client message tag 0..=7",
                 ))
             }
         };
@@ -800,10 +848,24 @@ impl<'de> Visitor<'de> for ServerVisitor {
                 };
                 (msg, 3, W)
             }
+            WATCHING => {
+                const W: &str = "Watching [10, room, game, tickRate, onChange, tick, kinds]";
+                let room = next_field(&mut seq, W, 1)?;
+                let game: Str = next_field(&mut seq, W, 2)?;
+                let msg = ServerMsg::Watching {
+                    room,
+                    game: game.0,
+                    tick_rate: next_field(&mut seq, W, 3)?,
+                    on_change: next_field(&mut seq, W, 4)?,
+                    tick: next_field(&mut seq, W, 5)?,
+                    kinds: next_field(&mut seq, W, 6)?,
+                };
+                (msg, 7, W)
+            }
             other => {
                 return Err(de::Error::invalid_value(
                     de::Unexpected::Unsigned(other.into()),
-                    &"a server message tag 0..=9",
+                    &"a server message tag 0..=10",
                 ))
             }
         };

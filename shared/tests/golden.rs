@@ -197,6 +197,13 @@ fn golden() -> serde_json::Value {
                 ]),
             },
         ),
+        (
+            "Watch",
+            Client::Watch {
+                version: 2,
+                room: RoomId(70000),
+            },
+        ),
     ];
     let seg_keyframe = Segment {
         removed: vec![],
@@ -288,6 +295,17 @@ fn golden() -> serde_json::Value {
                 on_change: false,
                 tick: Tick(900),
                 token: "1.2.00ff".into(),
+                kinds: kinds(),
+            },
+        ),
+        (
+            "Watching",
+            ServerMsg::Watching {
+                room: RoomId(70000),
+                game: "cards".into(),
+                tick_rate: 10,
+                on_change: true,
+                tick: Tick(42),
                 kinds: kinds(),
             },
         ),

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use tickroom_server::{
-    Ctx, Game, GameInfo, Interest, Kinds, Refusal, Replicate, ReplicateEnum, Scope, TickPolicy,
+    Ctx, Game, GameInfo, Interest, Kinds, Refusal, Replicate, ReplicateEnum, Scope, SpectatorView,
+    TickPolicy,
 };
 use tickroom_shared::{EntityId, PlayerId};
 
@@ -192,6 +193,21 @@ pub enum LabCommand {
     Explode,
     /// Blocks the room's thread inside `Game::command` while [`STALL`] is set.
     Stall,
+    /// Sets which cells spectators see: around `at`, none when `blind`, else every cell.
+    SpectatorView {
+        /// World units.
+        at: Option<(i32, i32)>,
+        /// No cell at all.
+        #[serde(default)]
+        blind: bool,
+    },
+    /// Shows a group to spectators, or hides it again.
+    ShowGroup {
+        /// The group.
+        group: u32,
+        /// Show (true) or hide.
+        shown: bool,
+    },
 }
 
 /// Payload of every event [`LabCommand::Emit`] sends.
@@ -246,6 +262,7 @@ impl Game for Lab {
                 cell_size: LAB_CELL as f32,
                 radius: Self::RADIUS,
             }),
+            ..GameInfo::default()
         }
     }
 
@@ -398,6 +415,18 @@ impl Game for Lab {
             }),
             LabCommand::Panic => panic!("lab: asked to panic in a command"),
             LabCommand::Explode => self.explode = true,
+            LabCommand::SpectatorView { at, blind } => ctx.set_spectator_view(match (at, blind) {
+                (_, true) => SpectatorView::Nowhere,
+                (Some((x, y)), false) => SpectatorView::At(x as f32, y as f32),
+                (None, false) => SpectatorView::Everywhere,
+            }),
+            LabCommand::ShowGroup { group, shown } => {
+                if shown {
+                    ctx.show_group_to_spectators(group);
+                } else {
+                    ctx.hide_group_from_spectators(group);
+                }
+            }
             LabCommand::Stall => {
                 while STALL.load(Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(5));
@@ -488,6 +517,7 @@ impl Game for Bulky {
             capacity: 8,
             tick: TickPolicy::Fixed { hz: 30 },
             interest: None,
+            ..GameInfo::default()
         }
     }
 

@@ -282,6 +282,8 @@ pub struct Client {
     pub redirects: Vec<(String, Option<String>)>,
     /// The URLs this client was redirected from, in order, by [`Client::join_following`].
     pub hops: Vec<String>,
+    /// The room and game of the last `Watching` (a spectator).
+    pub watching: Option<(RoomId, String)>,
     /// The `Ended` result, once received.
     pub ended: Option<rmpv::Value>,
     /// Ticks of every Snapshot applied.
@@ -380,6 +382,7 @@ impl Client {
             pongs: Vec::new(),
             redirects: Vec::new(),
             hops: Vec::new(),
+            watching: None,
             ended: None,
             snapshots: Vec::new(),
             deltas: 0,
@@ -452,6 +455,38 @@ impl Client {
             }
         }
         panic!("more than 3 redirects: {hops:?}");
+    }
+
+    /// Connects and watches `room` as a spectator; returns once `Watching` and the first
+    /// Snapshot arrived.
+    pub async fn watch(server: &ServerHandle, room: RoomId) -> Client {
+        let mut client = Client::connect(server).await;
+        if let Err((code, message)) = client.try_watch(room).await {
+            panic!("watch refused: {code:?} {message}");
+        }
+        client
+    }
+
+    /// Sends a Watch on this connection and waits for its first Snapshot, or its error.
+    pub async fn try_watch(&mut self, room: RoomId) -> Result<(), (ErrorCode, String)> {
+        let errors = self.errors.len();
+        let snapshots = self.snapshots.len();
+        self.send(&Msg::Watch {
+            version: tickroom_shared::PROTOCOL_VERSION,
+            room,
+        })
+        .await;
+        loop {
+            if let Some(error) = self.errors.get(errors) {
+                return Err(error.clone());
+            }
+            if self.snapshots.len() > snapshots && self.watching.is_some() {
+                return Ok(());
+            }
+            if self.recv().await.is_none() {
+                panic!("closed while asking to watch: {:?}", self.closed);
+            }
+        }
     }
 
     /// Sends a join that must be refused and returns the error code.
@@ -742,6 +777,7 @@ impl Client {
             ServerMsg::CommandResult { .. } => ("CommandResult", None),
             ServerMsg::Ended { .. } => ("Ended", None),
             ServerMsg::Redirect { .. } => ("Redirect", None),
+            ServerMsg::Watching { .. } => ("Watching", None),
         });
         match &msg {
             ServerMsg::Welcome {
@@ -790,6 +826,13 @@ impl Client {
             ServerMsg::Pong { echo, tick } => self.pongs.push((*echo, *tick)),
             ServerMsg::Redirect { url, ticket } => {
                 self.redirects.push((url.clone(), ticket.clone()));
+            }
+            ServerMsg::Watching {
+                room, game, kinds, ..
+            } => {
+                self.replica = Replica::new(kinds.clone());
+                self.resyncing = false;
+                self.watching = Some((*room, game.clone()));
             }
         }
         msg

@@ -113,6 +113,27 @@ async fn a_join_through_another_node_lands_on_the_rooms_node() {
     );
     assert_eq!(rooms[0]["players"], 2);
 
+    // A spectator asking node c is redirected to a (without a ticket: it takes no seat) and
+    // watches there; only a counts it.
+    let mut asked = Client::connect_url(&ws_url(&c), None).await;
+    asked
+        .send(&tickroom_tests::Msg::Watch { version: 2, room })
+        .await;
+    let close = asked.until_closed().await.map(|c| c.0);
+    assert_eq!(asked.redirects, [(ws_url(&a), None)]);
+    assert_eq!(close, Some(4006));
+    let mut spectator = Client::connect_url(&ws_url(&a), None).await;
+    spectator.try_watch(room).await.expect("watching on a");
+    assert_eq!(spectator.roster.len(), 2);
+    tickroom_tests::eventually("a counts the spectator", || {
+        http_json(&a, "/api/rooms")[0]["spectators"] == 1
+    })
+    .await;
+    assert!(
+        http_json(&c, "/api/rooms")[0]["spectators"].is_null(),
+        "other nodes do not know it"
+    );
+
     // A page served by node a, redirected to node b, may open its WebSocket there; a page on
     // another port of the machine still may not.
     let page_of_a = format!("http://{}", a.addr);

@@ -21,6 +21,7 @@ mod replica;
 mod room_end;
 mod rooms;
 mod slow_consumer;
+mod spectators;
 mod tls;
 mod visibility;
 mod web_client;

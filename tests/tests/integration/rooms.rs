@@ -43,9 +43,9 @@ async fn quick_match_fills_then_opens_a_new_room() {
     assert_eq!(
         list,
         json!([
-            {"id": 1, "game": "lab", "players": 3, "capacity": 3, "tick_rate": 30,
+            {"id": 1, "game": "lab", "players": 3, "capacity": 3, "spectators": 0, "tick_rate": 30,
              "on_change": false, "locked": false, "metadata": {}},
-            {"id": 2, "game": "lab", "players": 1, "capacity": 3, "tick_rate": 30,
+            {"id": 2, "game": "lab", "players": 1, "capacity": 3, "spectators": 0, "tick_rate": 30,
              "on_change": false, "locked": false, "metadata": {}},
         ])
     );

@@ -209,3 +209,40 @@ async fn a_stuck_connection_replaced_by_its_token_is_shut_down() {
     drop(stuck);
     watcher.assert_every_tick();
 }
+
+/// A spectator that stops reading is dropped like a stuck player (its socket shut down after
+/// the slow-client timeout) and no longer counted; the player keeps every tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_spectator_is_dropped() {
+    let mut config = test_config();
+    config.send_queue = 32;
+    config.slow_client_timeout = Duration::from_millis(500);
+    let server = start(config, Games::new().with::<Bulky>());
+    let mut good = Client::join(&server, Join::quick("good")).await;
+    good.record = false;
+    let room = good.room();
+    let mut stuck = Client::connect_url(&ws_url(&server), Some(4096)).await;
+    stuck.record = false;
+    stuck.try_watch(room).await.expect("the spectator watches");
+    let start = good.tick().0;
+    let counted = |server: &ServerHandle| {
+        tickroom_tests::http_json(server, "/api/rooms")[0]["spectators"].as_u64()
+    };
+    assert_eq!(counted(&server), Some(1));
+    let (stop, reader) = keep_reading(good);
+    eventually("the stuck spectator is dropped", || {
+        counted(&server) == Some(0)
+    })
+    .await;
+    let _ = stop.send(());
+    let good = reader.await.expect("the reader task ends");
+    assert!(good.tick().0 > start, "the player kept receiving");
+    good.assert_every_tick();
+    let rooms = server.stats.report().rooms;
+    assert_eq!(rooms[0].slow_kicks + server.stats.backlog_closes.get(), 1);
+    assert_eq!(
+        stuck.until_closed().await,
+        None,
+        "no close frame could reach it"
+    );
+}
