@@ -332,6 +332,13 @@ async fn replay_verify_checks_a_recorded_room() {
             .expect("a tick in time")
             .expect("ok");
     }
+    // The last input stays in force: ten more ticks before leaving, so hashes see its effect.
+    for _ in 0..10 {
+        tokio::time::timeout(PATIENCE, player.recv())
+            .await
+            .expect("a tick in time")
+            .expect("ok");
+    }
     player.send(&ClientMsg::Leave).await.expect("send");
     let recording = || {
         std::fs::read_dir(&dir)
@@ -351,13 +358,14 @@ async fn replay_verify_checks_a_recorded_room() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.starts_with("verified: arena room 1, "), "{out}");
 
-    // The input of sequence 20, `[1, [1, 20, [1, dy]]]` in the file: its dx 1 becomes -1.
+    // The last input, `[1, 40, [1, 0]]` in the file, in force for ten ticks: its dx 1 becomes
+    // -1. (An earlier one may be replaced by the next within the same tick, and change nothing.)
     let bytes = std::fs::read(&file).expect("read");
-    let input_20 = [0x93, 0x01, 20, 0x92, 0x01];
+    let input_40 = [0x93, 0x01, 40, 0x92, 0x01];
     let at = bytes
-        .windows(input_20.len())
-        .position(|w| w == input_20)
-        .expect("input 20 is recorded");
+        .windows(input_40.len())
+        .position(|w| w == input_40)
+        .expect("input 40 is recorded");
     let mut tampered = bytes.clone();
     tampered[at + 4] = 0xff;
     let changed = dir.join("changed.trec");
