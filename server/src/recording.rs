@@ -585,10 +585,10 @@ pub fn encode_header(header: &Header) -> Vec<u8> {
 /// A recording file being written by a room.
 ///
 /// Written through a buffer on the room's own thread: an entry is a few bytes copied into
-/// memory, and the buffer reaches the kernel (the page cache, not the disk) once per
-/// [`WRITE_BUFFER`] bytes, so a room pays well under a microsecond per entry on average. A
-/// writer thread would add a hand-off per entry for nothing; what the room thread cannot
-/// absorb is a disk that blocks writes, which also stalls everything else on the machine.
+/// memory, and the buffer reaches the kernel (the page cache, not the disk) once per 64 KiB,
+/// a `write` every few seconds for a busy room. A writer thread would add a hand-off per entry
+/// for that; what the room thread cannot absorb is a disk that blocks writes, which stalls the
+/// rest of the machine as well.
 /// A write error ends the recording (logged once, counted in `recording_errors`); the room
 /// goes on.
 pub struct RecordingFile {

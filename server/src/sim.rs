@@ -402,7 +402,7 @@ impl<G: Game> Simulation<G> {
         outcome.ended = self.out.room.ended.take();
         if let Some((journal, every)) = &mut self.journal {
             journal.write(Entry::Step);
-            if tick.0 % *every == 0 {
+            if tick.0.is_multiple_of(*every) {
                 let hash = self.state_hash();
                 self.log(Entry::Hash { tick, hash });
             }
