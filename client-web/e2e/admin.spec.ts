@@ -90,7 +90,18 @@ test("the admin page shows rooms and live charts, kicks a player and closes a ro
     await expect(page.getByTestId(`player-row-${ann.player}`)).toContainText("ann");
     await expect(page.getByTestId(`player-row-${bob.player}`)).toContainText("bob");
     await expect(page.getByTestId(`player-rtt-${bob.player}`)).toHaveText(/\d ms$/);
-    await expect(page.getByTestId("watch-room")).toBeDisabled();
+    // Watch live opens the game page watching this room, in a new tab; the room counts it.
+    await expect(page.getByTestId("watch-room")).toHaveAttribute("href", `/#watch=${arena}`);
+    await expect(page.getByTestId("watch-room")).toHaveAttribute("target", "_blank");
+    const [watcher] = await Promise.all([page.waitForEvent("popup"), page.getByTestId("watch-room").click()]);
+    await expect
+      .poll(() => watcher.evaluate(() => window.__tickroom?.state() ?? null))
+      .toMatchObject({ spectating: true, status: "connected", room: arena, player: null });
+    await expect(watcher.getByTestId("spectator-banner")).toHaveText(`Watching room ${arena} — 2 players`);
+    await expect(page.getByTestId("room-spectators")).toHaveAttribute("data-count", "1");
+    await expect(page.getByTestId("room-figures")).toContainText("1 spectator ·");
+    await watcher.close();
+    await expect(page.getByTestId("room-spectators")).toHaveAttribute("data-count", "0");
 
     // Kick bob: asked first, then done; his connection closes with 4007 and his seat is gone.
     await page.getByTestId(`kick-${bob.player}`).click();

@@ -21,7 +21,7 @@ export interface Player {
   readonly context: BrowserContext;
   /** The page's seat and replica (null in the lobby). */
   state(): Promise<DebugState | null>;
-  /** Waits until the page is seated, connected and has a replica; returns that state. */
+  /** Waits until the page is seated (or watching), connected and has a replica; returns that state. */
   connected(): Promise<DebugState>;
   /**
    * Drops the current connection: the server sees a close without Leave (it holds the seat), the
@@ -38,6 +38,10 @@ export interface PlayerOptions {
   hash?: string;
   /** Route the WebSockets so that dropConnection() works. */
   droppable?: boolean;
+  /** Fill in the name (default true); a `#watch=ID` page needs none and shows no lobby to fill. */
+  fillName?: boolean;
+  /** Called with the page before it opens (to listen to its WebSockets from the first frame). */
+  beforeOpen?: (page: Page) => void;
 }
 
 /** Opens the lobby in a new context and fills in the player's name. */
@@ -67,8 +71,9 @@ export async function openPlayer(browser: Browser, name: string, options: Player
       };
     });
   }
+  options.beforeOpen?.(page);
   await page.goto(`${options.url ?? serverUrl()}/${options.hash ?? ""}`);
-  await page.getByTestId("name-input").fill(name);
+  if (options.fillName ?? true) await page.getByTestId("name-input").fill(name);
   const state = (): Promise<DebugState | null> => page.evaluate(() => window.__tickroom?.state() ?? null);
   return {
     name,

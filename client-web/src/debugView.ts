@@ -3,7 +3,7 @@
  * tests that need what a canvas does not show as text (where entities are, where to aim). It
  * belongs to the app, not to the SDK, and changes nothing: no test steers the client through it.
  */
-import type { FieldValue } from "@tickroom/client";
+import { Spectator, type FieldValue } from "@tickroom/client";
 import type { App } from "./ui/App";
 
 /** One entity: its id, kind name and fields as JavaScript values. */
@@ -15,10 +15,12 @@ export interface DebugEntity {
 
 export interface DebugState {
   status: string;
+  /** True when the page watches the room as a spectator (then `player` is null). */
+  spectating: boolean;
   game: string | null;
   room: number | null;
   player: number | null;
-  /** The WebSocket URL the seat was welcomed at (in a cluster, its room's node). */
+  /** The WebSocket URL the seat was welcomed (or the watch accepted) at (in a cluster, its room's node). */
   wsUrl: string | null;
   tick: number | null;
   entities: DebugEntity[];
@@ -27,7 +29,7 @@ export interface DebugState {
 }
 
 export interface DebugView {
-  /** The seat and the replica as plain data, or null in the lobby. */
+  /** The seat (or the spectator) and the replica as plain data, or null in the lobby. */
   state(): DebugState | null;
   /** The page position of a world point in the current game's canvas, or null. */
   toScreen(x: number, y: number): { x: number; y: number } | null;
@@ -46,7 +48,8 @@ export function installDebugView(app: App): void {
       if (!room) return null;
       return {
         status: room.status.state,
-        game: room.seat?.game ?? null,
+        spectating: room instanceof Spectator,
+        game: room.info?.game ?? null,
         room: room.id,
         player: room.player,
         wsUrl: room.wsUrl,

@@ -3,15 +3,19 @@
 //! Ships and bullets live in [`Scope::At`] their position, updated every tick, and each player's
 //! view follows its ship, so a client receives only what is within the 3 x 3 cells of
 //! [`CELL_SIZE`] around it: the traffic per client stays flat as the map and the room grow.
-//! Scores and the [`Map`] are in [`Scope::All`]. Bullets are short-lived entities: spawned on
-//! fire, despawned when they hit, leave the map or expire.
+//! The [`Map`] is in [`Scope::All`]; so are the scores of the best [`SCOREBOARD`] pilots, every
+//! other score in its own player's scope. A `kill` goes to everyone in rooms of up to
+//! [`KILL_FEED_SEATS`] seats, and only around the wreck (and to the killer) in bigger ones. So
+//! nothing a client receives grows with the room: with a thousand ships, a client still gets about
+//! what it gets in a room of fifty. Bullets are short-lived entities: spawned on fire, despawned
+//! when they hit, leave the map or expire.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::f32::consts::TAU;
 use tickroom_server::{
-    Ctx, Game, GameInfo, Interest, Kinds, Refusal, Replicate, Scope, TickPolicy,
+    AckAudience, Ctx, Game, GameInfo, Interest, Kinds, Refusal, Replicate, Scope, TickPolicy,
 };
 use tickroom_shared::{EntityId, PlayerId};
 
@@ -29,6 +33,14 @@ pub const MAX_CAPACITY: u32 = 1024;
 
 /// Side of an interest cell, in world units; a client sees the 3 x 3 cells around its ship.
 pub const CELL_SIZE: f32 = 500.0;
+
+/// Scores everyone sees: the best pilots' (most kills, then fewest deaths, then lowest id).
+pub const SCOREBOARD: usize = 16;
+
+/// Rooms of at most this many seats tell everyone of every kill; bigger rooms only the cells
+/// around the wreck and the killer (a feed of every kill among a thousand ships is noise, and
+/// would cost every client bytes for each).
+pub const KILL_FEED_SEATS: u32 = 64;
 
 /// Positions travel in steps of this many world units.
 pub const POSITION_STEP: f64 = 0.5;
@@ -158,7 +170,8 @@ pub struct Hit {
     pub hp: u8,
 }
 
-/// Event `kill`, to everyone.
+/// Event `kill`: to everyone, or in rooms of more than [`KILL_FEED_SEATS`] seats to the cells
+/// around the wreck and the killer.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kill {
     /// The player destroyed.
@@ -181,6 +194,8 @@ pub struct Respawn {
 struct Pilot {
     ship: EntityId,
     score: EntityId,
+    /// Its score is on the scoreboard ([`Scope::All`]), else in its own scope.
+    on_board: bool,
     input: ShooterInput,
     /// Seconds until it may fire again.
     reload: f32,
@@ -201,8 +216,12 @@ struct Shot {
 #[derive(Debug)]
 pub struct Shooter {
     size: f32,
+    /// Seats of the room, for the kill feed.
+    capacity: u32,
     pilots: BTreeMap<PlayerId, Pilot>,
     shots: Vec<Shot>,
+    /// A score changed or a pilot came or went since the scoreboard was last ranked.
+    ranks_stale: bool,
 }
 
 fn at(x: f32, y: f32) -> Scope {
@@ -412,11 +431,55 @@ impl Shooter {
         if let Some(s) = self.score(by).and_then(|id| ctx.get_mut::<Score>(id)) {
             s.kills = s.kills.saturating_add(1);
         }
+        self.ranks_stale = true;
         let kill = Kill {
             victim: target.0,
             killer: by.0,
         };
-        ctx.emit(Scope::All, "kill", &kill);
+        if self.capacity <= KILL_FEED_SEATS {
+            return ctx.emit(Scope::All, "kill", &kill);
+        }
+        ctx.emit(at(x, y), "kill", &kill);
+        // The killer sees the wreck's cells unless it fired from farther than one cell away.
+        let killer = self.pilots.get(&by).and_then(|p| ctx.get::<Ship>(p.ship));
+        if let Some(k) = killer {
+            let cell = |v: f32| (v / CELL_SIZE).floor();
+            if (cell(k.x) - cell(x)).abs() > 1.0 || (cell(k.y) - cell(y)).abs() > 1.0 {
+                ctx.emit(Scope::Player(by), "kill", &kill);
+            }
+        }
+    }
+
+    /// Puts the best [`SCOREBOARD`] scores in everyone's scope and the others in their
+    /// players' own, moving only those whose place changed.
+    fn rank(&mut self, ctx: &mut Ctx) {
+        if !std::mem::take(&mut self.ranks_stale) {
+            return;
+        }
+        let mut ranked: Vec<(u16, u16, PlayerId)> = self
+            .pilots
+            .iter()
+            .filter_map(|(p, pilot)| {
+                let s = ctx.get::<Score>(pilot.score)?;
+                Some((s.kills, s.deaths, *p))
+            })
+            .collect();
+        ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        for (place, (_, _, player)) in ranked.into_iter().enumerate() {
+            let Some(pilot) = self.pilots.get_mut(&player) else {
+                continue;
+            };
+            let on_board = place < SCOREBOARD;
+            if pilot.on_board != on_board {
+                pilot.on_board = on_board;
+                let scope = if on_board {
+                    Scope::All
+                } else {
+                    Scope::Player(player)
+                };
+                ctx.set_scope(pilot.score, scope);
+            }
+        }
     }
 }
 
@@ -437,6 +500,9 @@ impl Game for Shooter {
                 cell_size: CELL_SIZE,
                 radius: 1,
             }),
+            // A room may hold a thousand ships: everyone's acks would cost each client about
+            // 125 bytes a tick. Prediction needs only one's own.
+            acks: AckAudience::OwnPlayer,
             ..GameInfo::default()
         }
     }
@@ -469,8 +535,10 @@ impl Game for Shooter {
         ctx.spawn(Scope::All, Map { size });
         Ok(Shooter {
             size: options.size,
+            capacity: options.capacity,
             pilots: BTreeMap::new(),
             shots: Vec::new(),
+            ranks_stale: false,
         })
     }
 
@@ -490,11 +558,14 @@ impl Game for Shooter {
             kills: 0,
             deaths: 0,
         };
-        let score = ctx.spawn(Scope::All, score);
+        // Ranked at the end of the tick: on the board if it makes the top.
+        let score = ctx.spawn(Scope::Player(player), score);
+        self.ranks_stale = true;
         ctx.set_view(player, Some((x, y)));
         let pilot = Pilot {
             ship,
             score,
+            on_board: false,
             input: ShooterInput::default(),
             reload: 0.0,
             respawn_in: None,
@@ -506,6 +577,7 @@ impl Game for Shooter {
         if let Some(pilot) = self.pilots.remove(&player) {
             ctx.despawn(pilot.ship);
             ctx.despawn(pilot.score);
+            self.ranks_stale = true;
         }
     }
 
@@ -523,6 +595,7 @@ impl Game for Shooter {
     fn step(&mut self, ctx: &mut Ctx) {
         self.fly(ctx);
         self.shoot(ctx);
+        self.rank(ctx);
     }
 }
 

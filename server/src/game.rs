@@ -95,6 +95,21 @@ pub struct GameInfo {
     /// Spectators a room takes at most (the server's `--max-spectators` may lower it); 0 for a
     /// game nobody may watch. What they see is the game's choice: [`Ctx::set_spectator_view`].
     pub spectators: u32,
+    /// Who receives each player's input ack.
+    pub acks: AckAudience,
+}
+
+/// Who receives a player's input ack (the `seq` of its last applied input) in the tick
+/// messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AckAudience {
+    /// Every member gets every player's ack (a client may show others' input lag). The acks of
+    /// a tick cost every member about one bit per player: right for rooms of tens of players.
+    #[default]
+    Everyone,
+    /// Each player gets only its own ack (all that prediction needs), spectators none: the
+    /// cost per member stays flat however big the room grows.
+    OwnPlayer,
 }
 
 impl Default for GameInfo {
@@ -104,6 +119,7 @@ impl Default for GameInfo {
             tick: TickPolicy::Fixed { hz: 30 },
             interest: None,
             spectators: u32::MAX,
+            acks: AckAudience::Everyone,
         }
     }
 }

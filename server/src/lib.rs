@@ -83,7 +83,8 @@ pub mod world;
 
 pub use config::Config;
 pub use game::{
-    Ctx, Game, GameInfo, GameRng, Interest, Kinds, Refusal, Scope, SpectatorView, TickPolicy,
+    AckAudience, Ctx, Game, GameInfo, GameRng, Interest, Kinds, Refusal, Scope, SpectatorView,
+    TickPolicy,
 };
 pub use registry::Games;
 pub use replicate::{Replicate, ReplicateEnum};

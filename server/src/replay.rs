@@ -242,7 +242,7 @@ fn encode(msg: &ServerMsg) -> Bytes {
 
 /// Replays `recording` (checking its hashes as [`verify`] does) and returns the playback stream:
 /// what a spectator of the room would have received (the scopes the game shows spectators, never
-/// a player's own: [`Simulation::spectator_visible`]), as a MessagePack map with a Welcome, keyframes (Roster and Snapshot) every
+/// a player's own: [`Simulation::spectator_visible`]), as a MessagePack map with a Watching, keyframes (Roster and Snapshot) every
 /// `keyframe_every` ticks, and every tick's messages (a Roster when it changed, the Delta, and
 /// `Ended` when the game ended the room). See PROTOCOL.md, "Replays".
 pub fn playback<G: Game>(
@@ -282,14 +282,12 @@ pub fn playback<G: Game>(
         })
     })?;
     let header = &recording.header;
-    let welcome = ServerMsg::Welcome {
-        player: PlayerId(0),
+    let watching = ServerMsg::Watching {
         room: RoomId(header.room),
         game: header.game.clone(),
         tick_rate: header.hz(),
         on_change: header.info.keepalive_secs.is_some(),
         tick: Tick(0),
-        token: String::new(),
         kinds,
     };
     let bin = |b: &Bytes| rmpv::Value::Binary(b.to_vec());
@@ -303,7 +301,7 @@ pub fn playback<G: Game>(
         ("first".into(), 1.into()),
         ("last".into(), verified.ticks.into()),
         ("complete".into(), (verified.tail == Tail::Ended).into()),
-        ("welcome".into(), bin(&encode(&welcome))),
+        ("watching".into(), bin(&encode(&watching))),
         (
             "keyframes".into(),
             rmpv::Value::Array(
@@ -621,10 +619,10 @@ mod tests {
         let msg = |v: &rmpv::Value| -> ServerMsg {
             tickroom_shared::decode(v.as_slice().unwrap(), &Default::default()).unwrap()
         };
-        let ServerMsg::Welcome { kinds, player, .. } = msg(&get("welcome")) else {
-            panic!("a welcome")
+        let ServerMsg::Watching { kinds, room, .. } = msg(&get("watching")) else {
+            panic!("a watching")
         };
-        assert_eq!(player, PlayerId(0));
+        assert_eq!(room, RoomId(3));
         let keyframes: BTreeMap<u64, ServerMsg> = get("keyframes")
             .as_array()
             .unwrap()

@@ -7,7 +7,7 @@
 //! stops seeing, a segment removing that scope's entities. Members that see the same scopes get
 //! the very same `Bytes` (with only the everyone scope, one allocation for the whole room).
 
-use crate::game::{Interest, Scope, SpectatorView};
+use crate::game::{AckAudience, Interest, Scope, SpectatorView};
 use crate::world::{SpectatorLook, View, World};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -99,11 +99,21 @@ pub fn spectator_visible(
     keys
 }
 
+/// The player whose own scope is among `scopes` (a player sees exactly one; a spectator none).
+fn own_player(scopes: &[ScopeKey]) -> Option<PlayerId> {
+    scopes.iter().find_map(|k| match k {
+        ScopeKey::Player(p) => Some(*p),
+        _ => None,
+    })
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct EntityState {
     kind: u16,
     key: ScopeKey,
     values: Vec<Value>,
+    /// The last tick the world held it: an entity not seen at a step was despawned.
+    seen: Tick,
 }
 
 /// One room's replication state.
@@ -126,6 +136,10 @@ pub struct Replication {
     acks: BTreeMap<PlayerId, InputSeq>,
     acks_delta: Bytes,
     acks_full: Bytes,
+    /// Each member gets only its own player's ack ([`AckAudience::OwnPlayer`]).
+    own_acks: bool,
+    /// With `own_acks`: the players whose ack moved this tick, with their previous ack.
+    acks_moved: HashMap<PlayerId, InputSeq>,
     /// This tick's assembled Deltas by `back`, scopes before and scopes now: members that see
     /// the same get the same `Bytes`. Nested so that a lookup borrows slices (no allocation for
     /// the common case, a hit).
@@ -154,11 +168,13 @@ fn full_record(id: EntityId, e: &EntityState) -> Record {
     }
 }
 
-fn changed_record(id: EntityId, old: &EntityState, new: &EntityState) -> Option<Record> {
+fn changed_record(id: EntityId, kind: u16, old: &[Value], new: &[Value]) -> Option<Record> {
+    if old == new {
+        return None;
+    }
     let values: Vec<(u8, Value)> = old
-        .values
         .iter()
-        .zip(&new.values)
+        .zip(new)
         .enumerate()
         .filter(|(_, (a, b))| a != b)
         .map(|(i, (a, b))| {
@@ -169,16 +185,13 @@ fn changed_record(id: EntityId, old: &EntityState, new: &EntityState) -> Option<
             (i as u8, v)
         })
         .collect();
-    (!values.is_empty()).then_some(Record {
-        id,
-        kind: new.kind,
-        values,
-    })
+    (!values.is_empty()).then_some(Record { id, kind, values })
 }
 
 impl Replication {
-    /// Replication for a room; events are kept `event_ticks` ticks for members that fall behind.
-    pub fn new(interest: Option<Interest>, event_ticks: u64) -> Replication {
+    /// Replication for a room; events are kept `event_ticks` ticks for members that fall behind;
+    /// each player's ack goes to `acks`.
+    pub fn new(interest: Option<Interest>, event_ticks: u64, acks: AckAudience) -> Replication {
         Replication {
             interest,
             tick: Tick(0),
@@ -193,6 +206,8 @@ impl Replication {
             acks: BTreeMap::new(),
             acks_delta: Bytes::new(),
             acks_full: Bytes::new(),
+            own_acks: acks == AckAudience::OwnPlayer,
+            acks_moved: HashMap::new(),
             messages: HashMap::new(),
         }
     }
@@ -216,52 +231,62 @@ impl Replication {
         events: Vec<(Scope, Vec<u8>)>,
         acks: &BTreeMap<PlayerId, InputSeq>,
     ) -> bool {
-        let mut next = BTreeMap::new();
         let mut next_by_scope: BTreeMap<ScopeKey, Vec<EntityId>> = BTreeMap::new();
-        world.visit(|id, kind, scope, values| {
-            let key = ScopeKey::of(scope, self.interest);
-            next_by_scope.entry(key).or_default().push(id);
-            next.insert(
-                id,
-                EntityState {
-                    kind,
-                    key,
-                    values: values.to_vec(),
-                },
-            );
-        });
         let mut segs: BTreeMap<ScopeKey, Segment> = BTreeMap::new();
-        for (id, old) in &self.now {
-            match next.get(id) {
-                Some(new) if new.key == old.key && new.kind == old.kind => {
-                    if let Some(rec) = changed_record(*id, old, new) {
-                        segs.entry(new.key).or_default().changed.push(rec);
+        let interest = self.interest;
+        let now = &mut self.now;
+        // The previous tick's state is updated in place: an entity's values are copied only
+        // when they changed, so a still world allocates nothing here.
+        world.visit(|id, kind, scope, values| {
+            let key = ScopeKey::of(scope, interest);
+            next_by_scope.entry(key).or_default().push(id);
+            match now.entry(id) {
+                std::collections::btree_map::Entry::Occupied(mut entry) => {
+                    let old = entry.get_mut();
+                    old.seen = tick;
+                    if old.key == key && old.kind == kind {
+                        if let Some(rec) = changed_record(id, kind, &old.values, values) {
+                            segs.entry(key).or_default().changed.push(rec);
+                            old.values.clear();
+                            old.values.extend_from_slice(values);
+                        }
+                    } else {
+                        segs.entry(old.key).or_default().removed.push(id);
+                        old.key = key;
+                        old.kind = kind;
+                        old.values.clear();
+                        old.values.extend_from_slice(values);
+                        segs.entry(key)
+                            .or_default()
+                            .added
+                            .push(full_record(id, old));
                     }
                 }
-                Some(new) => {
-                    segs.entry(old.key).or_default().removed.push(*id);
-                    segs.entry(new.key)
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    let new = entry.insert(EntityState {
+                        kind,
+                        key,
+                        values: values.to_vec(),
+                        seen: tick,
+                    });
+                    segs.entry(key)
                         .or_default()
                         .added
-                        .push(full_record(*id, new));
+                        .push(full_record(id, new));
                 }
-                None => segs.entry(old.key).or_default().removed.push(*id),
             }
-        }
-        for (id, new) in &next {
-            if !self.now.contains_key(id) {
-                segs.entry(new.key)
-                    .or_default()
-                    .added
-                    .push(full_record(*id, new));
+        });
+        now.retain(|id, e| {
+            if e.seen != tick {
+                segs.entry(e.key).or_default().removed.push(*id);
             }
-        }
+            e.seen == tick
+        });
         self.segments = segs
             .into_iter()
             .map(|(k, s)| (k, Bytes::from(encode(&s))))
             .collect();
         self.before_by_scope = std::mem::replace(&mut self.now_by_scope, next_by_scope);
-        self.now = next;
         self.keyframes.clear();
         self.leaves.clear();
         self.messages.clear();
@@ -296,6 +321,14 @@ impl Replication {
             }
         }
         let acks_changed = !delta.is_empty();
+        if self.own_acks {
+            self.acks_moved.clear();
+            let moved = delta.stepped.iter().chain(delta.set.iter().map(|(p, _)| p));
+            for p in moved {
+                let old = self.acks.get(p).copied().unwrap_or_default();
+                self.acks_moved.insert(*p, old);
+            }
+        }
         self.acks_delta = Bytes::from(encode(&delta));
         self.acks = acks
             .iter()
@@ -355,11 +388,18 @@ impl Replication {
     /// The Delta for a member that saw `before` at the previous delivered tick (`back` ticks
     /// ago, with nothing changed in between) and sees `now`.
     pub fn delta(&mut self, back: u64, before: &[ScopeKey], now: &[ScopeKey]) -> Bytes {
-        let hit = self
-            .messages
-            .get(&back)
-            .and_then(|m| m.get(before))
-            .and_then(|m| m.get(now));
+        // A player's scopes include its own, so no other member sees the same: caching its
+        // message would cost two hashed lookups and two copies of the lists for nothing. Members
+        // without a player scope (spectators) share theirs.
+        let shared = own_player(now).is_none();
+        let hit = shared
+            .then(|| {
+                self.messages
+                    .get(&back)
+                    .and_then(|m| m.get(before))
+                    .and_then(|m| m.get(now))
+            })
+            .flatten();
         if let Some(b) = hit {
             return b.clone();
         }
@@ -389,14 +429,37 @@ impl Replication {
         for e in events {
             out.extend_from_slice(e);
         }
-        out.extend_from_slice(&self.acks_delta);
+        if self.own_acks {
+            // Only the member's own player (the one player scope it sees): nothing for a
+            // spectator, nothing for a player whose ack did not move.
+            let own = own_player(now).and_then(|p| {
+                let old = self.acks_moved.get(&p)?;
+                Some((p, *old, self.acks.get(&p).copied().unwrap_or_default()))
+            });
+            let acks = match own {
+                Some((p, old, new)) if new.0 == old.0.wrapping_add(1) && p.0 < 64 => Acks {
+                    stepped: vec![p],
+                    set: Vec::new(),
+                },
+                Some((p, _, new)) => Acks {
+                    stepped: Vec::new(),
+                    set: vec![(p, new)],
+                },
+                None => Acks::default(),
+            };
+            out.extend_from_slice(&encode(&acks));
+        } else {
+            out.extend_from_slice(&self.acks_delta);
+        }
         let bytes = Bytes::from(out);
-        self.messages
-            .entry(back)
-            .or_default()
-            .entry(before.to_vec())
-            .or_default()
-            .insert(now.to_vec(), bytes.clone());
+        if shared {
+            self.messages
+                .entry(back)
+                .or_default()
+                .entry(before.to_vec())
+                .or_default()
+                .insert(now.to_vec(), bytes.clone());
+        }
         bytes
     }
 
@@ -415,7 +478,18 @@ impl Replication {
         for e in events {
             out.extend_from_slice(e);
         }
-        out.extend_from_slice(&self.acks_full);
+        if self.own_acks {
+            let set = own_player(now)
+                .and_then(|p| Some((p, *self.acks.get(&p)?)))
+                .into_iter()
+                .collect();
+            out.extend_from_slice(&encode(&Acks {
+                stepped: Vec::new(),
+                set,
+            }));
+        } else {
+            out.extend_from_slice(&self.acks_full);
+        }
         Bytes::from(out)
     }
 

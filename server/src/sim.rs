@@ -117,7 +117,7 @@ impl<G: Game> Simulation<G> {
             };
             G::new(options, &mut ctx)?
         };
-        let mut replication = Replication::new(info.interest, event_ticks);
+        let mut replication = Replication::new(info.interest, event_ticks, info.acks);
         // Tick 0 is the state the game was created in; its events go nowhere (no one is seated).
         out.events.clear();
         replication.step(Tick(0), &world, Vec::new(), &BTreeMap::new());
@@ -424,6 +424,11 @@ impl<G: Game> Simulation<G> {
             self.replication.interest(),
             self.replication.occupied(),
         )
+    }
+
+    /// Entities per scope now (for measurements and tests).
+    pub fn scope_sizes(&self) -> BTreeMap<ScopeKey, usize> {
+        self.replication.scope_sizes()
     }
 
     /// Every scope that holds an entity now (a member seeing all of them sees everything).

@@ -1,8 +1,8 @@
 /**
  * One room's page (`/admin#room=ID`): its figures from the live stream, its seats from
  * `/api/admin/rooms/{id}` (polled every second while shown), and the operator's actions: close
- * the room, kick a player. Watching the room as a spectator needs spectator joins, which the
- * server does not offer yet: the page says so where that button will be.
+ * the room, kick a player, and Watch live: the game page watching the room as a spectator
+ * (`/#watch=ID`, in a new tab), drawn by the game's own view.
  */
 import { el } from "../ui/dom";
 import type { AdminApi } from "./AdminApi";
@@ -37,6 +37,8 @@ export class RoomView {
   private readonly figures: HTMLElement;
   private readonly actions: HTMLElement;
   private readonly players: HTMLTableSectionElement;
+  /** The detail's spectator count, under the players. */
+  private readonly spectators: HTMLElement;
   private readonly status: HTMLElement;
   private room: number | null = null;
   private poll: ReturnType<typeof setInterval> | null = null;
@@ -50,6 +52,7 @@ export class RoomView {
     this.actions = el("div", { class: "actions" });
     this.status = el("p", { class: "status", "data-testid": "room-status" });
     this.players = el("tbody");
+    this.spectators = el("p", { class: "muted", "data-testid": "room-spectators" });
     // Column headings, and whether the column holds numbers (right-aligned).
     const headings: [string, boolean][] = [
       ["player", true],
@@ -80,6 +83,7 @@ export class RoomView {
           this.players,
         ),
       ),
+      this.spectators,
     );
   }
 
@@ -92,6 +96,7 @@ export class RoomView {
     this.figures.textContent = "";
     this.status.textContent = "";
     this.players.replaceChildren();
+    this.spectators.textContent = "";
     this.kicks.clear();
     const close = new ConfirmButton({
       label: "Close room",
@@ -103,20 +108,20 @@ export class RoomView {
         this.gone(`Room #${id} was closed: its players got close 1000, "closed by the operator".`);
       },
     });
+    // The game page of this server, whatever path the admin page is served at.
     const watch = el(
-      "button",
+      "a",
       {
-        disabled: true,
+        class: "button",
+        href: `/#watch=${id}`,
+        target: "_blank",
+        rel: "noopener",
         "data-testid": "watch-room",
-        title: "Watching a room needs spectator joins, which this server does not offer yet.",
+        title: "Open the game page watching this room as a spectator, in a new tab",
       },
       "Watch live",
     );
-    this.actions.replaceChildren(
-      close.element,
-      watch,
-      el("span", { class: "muted" }, "Watching as a spectator is not available yet (no spectator joins)."),
-    );
+    this.actions.replaceChildren(close.element, watch);
     void this.refresh();
     this.poll = setInterval(() => void this.refresh(), DETAIL_POLL_MS);
   }
@@ -135,7 +140,9 @@ export class RoomView {
     const state = roomState(row);
     this.figures.textContent = [
       `${row.players} / ${row.capacity} players`,
-      `spectators ${row.spectators === null ? UNKNOWN : row.spectators}`,
+      row.spectators === null
+        ? `${UNKNOWN} spectators`
+        : `${row.spectators} spectator${row.spectators === 1 ? "" : "s"}`,
       `${row.tickRate} Hz${row.onChange ? " (on change)" : ""}`,
       `p99 lateness ${formatMicros(row.latenessP99Us)} (max ${formatMicros(row.latenessMaxUs)})`,
       `in ${formatRate(row.bytesInPerS)}`,
@@ -154,6 +161,7 @@ export class RoomView {
     this.hide();
     this.actions.replaceChildren();
     this.players.replaceChildren();
+    this.spectators.textContent = "";
     this.status.textContent = message;
     this.status.dataset["state"] = "closed";
   }
@@ -209,6 +217,11 @@ export class RoomView {
         );
       }),
     );
+    const n = detail.spectators;
+    const most = detail.maxSpectators === null ? "" : ` of at most ${detail.maxSpectators}`;
+    this.spectators.textContent =
+      n === null ? "" : `${n} spectator${n === 1 ? "" : "s"}${most} watching (they take no seat).`;
+    this.spectators.dataset["count"] = n === null ? "" : String(n);
     if (detail.players.length === 0) {
       this.players.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No player is seated.")));
     }

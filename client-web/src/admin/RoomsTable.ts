@@ -65,7 +65,7 @@ export class RoomsTable {
           el("td", { class: "num", "data-testid": `room-players-${r.id}` }, `${r.players} / ${r.capacity}`),
           el(
             "td",
-            { class: "num", title: "spectator joins are not available yet" },
+            { class: "num", "data-testid": `room-spectators-${r.id}` },
             r.spectators === null ? UNKNOWN : String(r.spectators),
           ),
           el("td", { class: "num" }, r.onChange ? `${r.tickRate} Hz (on change)` : `${r.tickRate} Hz`),

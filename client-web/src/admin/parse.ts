@@ -175,6 +175,8 @@ export function parseRoomDetail(value: unknown): RoomDetail {
     tickRate: f.num("tick_rate"),
     capacity: f.num("capacity"),
     locked: f.bool("locked"),
+    spectators: f.optNum("spectators"),
+    maxSpectators: f.optNum("max_spectators"),
     players: f.list("players", parseMember),
   };
 }

@@ -26,7 +26,7 @@ export interface RoomRow {
   readonly id: number;
   readonly game: string;
   readonly players: number;
-  /** Not sent yet: spectator joins do not exist (shown as "—"). */
+  /** Spectators watching the room; null from a server without spectators (shown as "—"). */
   readonly spectators: number | null;
   readonly capacity: number;
   readonly tickRate: number;
@@ -112,5 +112,9 @@ export interface RoomDetail {
   readonly tickRate: number;
   readonly capacity: number;
   readonly locked: boolean;
+  /** Spectators watching the room; null from a server without spectators. */
+  readonly spectators: number | null;
+  /** Spectators the room takes at most; null from a server without spectators. */
+  readonly maxSpectators: number | null;
   readonly players: readonly Member[];
 }

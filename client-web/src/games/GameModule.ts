@@ -1,9 +1,10 @@
 /**
  * What the app needs from each game's client: how the lobby presents it and offers its options,
  * and the view that plays it. Each game lives in `games/<name>/` and is written only against the
- * SDK (`@tickroom/client`); the app picks the module by the welcome's game name.
+ * SDK (`@tickroom/client`); the app picks the module by the welcome's game name. The same view
+ * draws the room for a spectator (`#watch=ID`), with its controls left out.
  */
-import type { Room, ValueMap } from "@tickroom/client";
+import type { Room, Spectator, ValueMap } from "@tickroom/client";
 
 /** A choice the lobby offers for a game's rooms, e.g. the cards game's mode. */
 export interface LobbyChoice {
@@ -15,7 +16,12 @@ export interface LobbyChoice {
 
 /** What a game view gets from the app. */
 export interface GameContext {
-  readonly room: Room;
+  /**
+   * The room: a player's seat (a `Room`, which sends inputs and commands), or a spectator's view
+   * of it (a `Spectator`: the same state and events, nothing to send; the view then installs no
+   * input handlers and shows no controls).
+   */
+  readonly room: Room | Spectator;
   /** Adds a line to the room's log (chat panel): joins, leaves, game news. */
   notice(text: string): void;
   /** How far in the past remote entities are drawn, ms (the page's `?delay=`). */

@@ -15,6 +15,10 @@
  * In cluster mode a node may answer a join with a Redirect to the node that holds the seat: the
  * Client follows it (at most MAX_REDIRECTS in a row), and after a drop it reconnects first to the
  * node the seat was on (`room.wsUrl`), then to the address it was given.
+ *
+ * `watch(roomId)` watches a room without a seat (a `Spectator`): the same handshake with a Watch
+ * instead of a Join (Redirects followed, without a ticket), and after a drop the same Watch again
+ * with the same backoff, as there is no token to resume.
  */
 import { ConnectionClosedError, JoinError, TooManyRedirects } from "./errors";
 import {
@@ -29,10 +33,12 @@ import { attachConnection, endRoom, onDrop, showReconnecting } from "./internal"
 import { Connection, type CloseInfo, type ConnectionOptions } from "./net/Connection";
 import type { TransportFactory } from "./net/Transport";
 import { CloseCode, ErrorCode, PROTOCOL_VERSION } from "./protocol/constants";
-import type { ServerMessage, StringMap } from "./protocol/messages";
+import type { ServerMessage, ServerMessageOf, StringMap } from "./protocol/messages";
 import type { Value, ValueMap } from "./protocol/value";
 import { Playback, parseReplayStream } from "./Playback";
-import { Room, type JoinRequest, type RoomOptions } from "./Room";
+import { Room, type JoinRequest } from "./Room";
+import type { RoomFeed, RoomOptions } from "./RoomFeed";
+import { Spectator } from "./Spectator";
 
 export interface BackoffOptions {
   /** Delay before the first reconnect attempt, ms. Default: 250. */
@@ -104,6 +110,34 @@ export const MAX_REDIRECTS = 3;
 
 /** Join errors that no retry can fix. */
 const FINAL: readonly number[] = [ErrorCode.VersionMismatch, ErrorCode.UnknownGame];
+
+/**
+ * Watch errors after which watching again cannot work: the room is gone (with its node, in a
+ * cluster), or this client speaks another protocol. A full room may have a free place later:
+ * SpectatorsFull is retried with the backoff.
+ */
+const WATCH_FINAL: readonly number[] = [ErrorCode.VersionMismatch, ErrorCode.RoomNotFound, ErrorCode.RoomLost];
+
+/**
+ * One request a handshake sends until a server accepts it: a Join (with its fallback steps) or
+ * a Watch.
+ */
+interface Ask {
+  /** Who takes the accepted connection over. */
+  readonly member: RoomFeed;
+  /** The message that accepts the request. */
+  readonly accepts: "welcome" | "watching";
+  /** Sends the request on an open connection; `ticket` is the last Redirect's (only a Join carries it). */
+  send(conn: Connection, ticket: string | null): void;
+  /**
+   * After an Error answer (`ticketed`: the request carried a Redirect's ticket): "retry" sends the
+   * same request again without the ticket, "next" the request's next step (both on the same
+   * connection), null gives up with the error.
+   */
+  again(code: number, ticketed: boolean): "retry" | "next" | null;
+  /** Hands the accepted connection over. */
+  attach(conn: Connection, msg: ServerMessageOf<"welcome" | "watching">): void;
+}
 
 /** The Client drives rooms of every input and command type alike. */
 type AnyRoom = Room<Value, Value>;
@@ -193,6 +227,26 @@ export class Client {
     return this.start({ name, game: null, room, create: false, options: null, filter: null });
   }
 
+  /**
+   * Watches room `room` as a spectator: no seat (the room's capacity does not count it), no
+   * inputs, commands or chat; the replica holds what the game shows spectators. Rejects with
+   * JoinError SpectatorsFull (the room takes no more spectators) or RoomNotFound. After a dropped
+   * connection the Watch is sent again with the reconnect backoff; the room's end (Ended, or its
+   * close) ends the Spectator.
+   */
+  async watch(room: number): Promise<Spectator> {
+    const spectator = new Spectator(room, this.options.room);
+    spectator[onDrop] = (info) =>
+      void this.reconnect(
+        spectator,
+        info,
+        () => this.handshake(this.watchAsk(spectator), this.resumeUrls(spectator)),
+        WATCH_FINAL,
+      );
+    await this.firstAttempts(() => this.handshake(this.watchAsk(spectator), [this.wsUrl]));
+    return spectator;
+  }
+
   /** The delay before reconnect attempt `attempt` (1-based), ms. */
   backoffDelay(attempt: number): number {
     const b = this.options.backoff ?? {};
@@ -211,35 +265,48 @@ export class Client {
   }
 
   /**
-   * The first join. Only a server's `Unavailable` (a cluster whose directory is out of reach for
-   * a moment) is retried, on a new connection after the reconnect backoff; every other failure,
-   * TooManyRedirects included (a misconfigured cluster does not heal in seconds), rejects at once.
+   * A first join or watch. Only a server's `Unavailable` (a cluster whose directory is out of
+   * reach for a moment) is retried, on a new connection after the reconnect backoff; every other
+   * failure, TooManyRedirects included (a misconfigured cluster does not heal in seconds),
+   * rejects at once.
    */
-  private async start<I extends Value, C extends Value>(request: JoinRequest): Promise<Room<I, C>> {
-    const room = new Room<I, C>(request, this.options.room);
-    room[onDrop] = (info) => void this.reconnect(room, info);
-    const steps = [{ room: request.room, create: request.create, token: null, fallbackOn: [] }];
+  private async firstAttempts(attempt: () => Promise<void>): Promise<void> {
     const maxAttempts = this.options.maxJoinAttempts ?? 8;
-    for (let attempt = 1; ; attempt++) {
+    for (let n = 1; ; n++) {
       try {
-        await this.handshake(room, steps, [this.wsUrl]);
-        return room;
+        await attempt();
+        return;
       } catch (e) {
         const transient =
           e instanceof JoinError && e.code === ErrorCode.Unavailable && !(e instanceof TooManyRedirects);
-        if (!transient || attempt >= maxAttempts) throw e;
-        await sleep(this.backoffDelay(attempt));
+        if (!transient || n >= maxAttempts) throw e;
+        await sleep(this.backoffDelay(n));
       }
     }
   }
 
+  private async start<I extends Value, C extends Value>(request: JoinRequest): Promise<Room<I, C>> {
+    const room = new Room<I, C>(request, this.options.room);
+    room[onDrop] = (info) =>
+      void this.reconnect(
+        room,
+        info,
+        () => this.handshake(this.joinAsk(room, this.resumeSteps(room)), this.resumeUrls(room)),
+        FINAL,
+      );
+    const steps = [{ room: request.room, create: request.create, token: null, fallbackOn: [] }];
+    await this.firstAttempts(() => this.handshake(this.joinAsk(room, steps), [this.wsUrl]));
+    return room;
+  }
+
   /**
-   * Where to reconnect: the node the seat was welcomed at (in cluster mode, where its room
-   * lives), then, if that cannot be reached, the address this Client was given, whose node
-   * redirects the token or says the room is lost. On a single server both are the same.
+   * Where to reconnect: the node that accepted the join or watch (in cluster mode, where its
+   * room lives), then, if that cannot be reached, the address this Client was given, whose node
+   * redirects the token (or the watch) or says the room is lost. On a single server both are the
+   * same.
    */
-  private resumeUrls(room: AnyRoom): string[] {
-    return room.wsUrl === null || room.wsUrl === this.wsUrl ? [this.wsUrl] : [room.wsUrl, this.wsUrl];
+  private resumeUrls(member: RoomFeed): string[] {
+    return member.wsUrl === null || member.wsUrl === this.wsUrl ? [this.wsUrl] : [member.wsUrl, this.wsUrl];
   }
 
   /** The joins to try after a drop: resume the seat, else the same room afresh, else quick match. */
@@ -251,28 +318,38 @@ export class Client {
     return steps;
   }
 
-  private async reconnect(room: AnyRoom, info: CloseInfo): Promise<void> {
+  /**
+   * After a drop: `attempt` (a join or watch handshake) with backoff until it works, the member
+   * is closed, a close says not to come back, an error in `final` says it cannot work, or the
+   * attempts run out.
+   */
+  private async reconnect(
+    member: RoomFeed,
+    info: CloseInfo,
+    attempt: () => Promise<void>,
+    final: readonly number[],
+  ): Promise<void> {
     const maxAttempts = this.options.maxAttempts ?? 60;
     let why = info.text;
-    for (let attempt = 1; !room.closed; attempt++) {
-      if (attempt > maxAttempts) {
-        room[endRoom]({ code: info.code, reason: "gave up", text: `Could not reconnect: ${why}`, reconnect: false });
+    for (let n = 1; !member.closed; n++) {
+      if (n > maxAttempts) {
+        member[endRoom]({ code: info.code, reason: "gave up", text: `Could not reconnect: ${why}`, reconnect: false });
         return;
       }
-      const delay = this.backoffDelay(attempt);
-      room[showReconnecting](attempt, delay, why);
+      const delay = this.backoffDelay(n);
+      member[showReconnecting](n, delay, why);
       await sleep(delay);
-      if (room.closed) return;
+      if (member.closed) return;
       try {
-        await this.handshake(room, this.resumeSteps(room), this.resumeUrls(room));
+        await attempt();
         return;
       } catch (e) {
         if (e instanceof ConnectionClosedError && !e.info.reconnect) {
-          room[endRoom](e.info);
+          member[endRoom](e.info);
           return;
         }
-        if (e instanceof JoinError && FINAL.includes(e.code)) {
-          room[endRoom]({ code: e.code, reason: e.serverMessage, text: e.message, reconnect: false });
+        if (e instanceof JoinError && final.includes(e.code)) {
+          member[endRoom]({ code: e.code, reason: e.serverMessage, text: e.message, reconnect: false });
           return;
         }
         why = e instanceof Error ? e.message : String(e);
@@ -280,27 +357,85 @@ export class Client {
     }
   }
 
+  /** The Join of a room's steps, tried in turn: each fallback code moves on to the next step. */
+  private joinAsk(room: AnyRoom, steps: readonly JoinStep[]): Ask {
+    const request = room.request;
+    let step = 0;
+    return {
+      member: room,
+      accepts: "welcome",
+      send: (conn, ticket) => {
+        const s = steps[step];
+        if (!s) return;
+        conn.send({
+          type: "join",
+          version: PROTOCOL_VERSION,
+          name: request.name,
+          // After a drop, quick match stays in the game the seat was in.
+          game: room.seat?.game ?? request.game,
+          room: s.room,
+          create: s.create,
+          options: request.options,
+          filter: request.filter,
+          token: s.token,
+          ...(ticket !== null ? { ticket } : {}),
+        });
+      },
+      again: (code, ticketed) => {
+        const s = steps[step];
+        // The seat ticket expired on the way (it lives a few seconds): the same join without it
+        // lets this node place it afresh.
+        if (ticketed && code === ErrorCode.BadToken && s?.token == null) return "retry";
+        if (s && s.fallbackOn.includes(code) && step + 1 < steps.length) {
+          step++;
+          // The room is gone with its node: joining it by id again cannot work.
+          while (code === ErrorCode.RoomLost && steps[step]?.room != null && step + 1 < steps.length) step++;
+          return "next";
+        }
+        return null;
+      },
+      attach: (conn, msg) => {
+        if (msg.type === "welcome") room[attachConnection](conn, msg, steps[step]?.token != null);
+      },
+    };
+  }
+
+  /** The Watch of a spectator: one request, no fallback (a refusal is the answer). */
+  private watchAsk(spectator: Spectator): Ask {
+    // Watched before: this is the same room again after a drop.
+    const again = spectator.info !== null;
+    return {
+      member: spectator,
+      accepts: "watching",
+      // A Watch carries no ticket: a node redirects a watch with none.
+      send: (conn) => conn.send({ type: "watch", version: PROTOCOL_VERSION, room: spectator.room }),
+      again: () => null,
+      attach: (conn, msg) => {
+        if (msg.type === "watching") spectator[attachConnection](conn, msg, again);
+      },
+    };
+  }
+
   /**
-   * Sends the joins of `steps` in turn until one is welcomed; the room takes the welcomed
-   * connection over synchronously, before any later frame is handled.
+   * Sends `ask` until the server accepts it; the member takes the accepted connection over
+   * synchronously, before any later frame is handled.
    *
    * The first connection goes to `urls[0]`, or to the next URL when one cannot be reached (it
-   * closed before it opened). A Redirect moves the join to the node it names: the same step
-   * again on a new connection, with the Redirect's ticket. The old connection is let go at once,
-   * so its 4006 close reaches no listener and is never taken for a drop.
+   * closed before it opened). A Redirect moves the request to the node it names: the same
+   * request again on a new connection, with the Redirect's ticket. The old connection is let go
+   * at once, so its 4006 close reaches no listener and is never taken for a drop.
    */
-  private handshake(room: AnyRoom, steps: readonly JoinStep[], urls: readonly string[]): Promise<void> {
+  private handshake(ask: Ask, urls: readonly string[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const request = room.request;
+      const member = ask.member;
       const unreached = urls.slice(1);
-      let step = 0;
-      /** The seat ticket of the last Redirect, sent with the step it answered. */
+      /** The seat ticket of the last Redirect, sent with the request it answered. */
       let ticket: string | null = null;
-      /** Redirects since the last join was answered otherwise. */
+      /** Redirects since the last request was answered otherwise. */
       let redirects = 0;
       let offs: Array<() => void> = [];
       let timer: ReturnType<typeof setTimeout> | undefined;
-      /** Stops listening to the current connection (it is either the room's now, or done). */
+      /** Stops listening to the current connection (it is either the member's now, or done). */
       const letGo = (): void => {
         clearTimeout(timer);
         for (const off of offs) off();
@@ -327,23 +462,6 @@ export class Client {
           return;
         }
         let opened = false;
-        const sendJoin = (): void => {
-          const s = steps[step];
-          if (!s) return;
-          conn.send({
-            type: "join",
-            version: PROTOCOL_VERSION,
-            name: request.name,
-            // After a drop, quick match stays in the game the seat was in.
-            game: room.seat?.game ?? request.game,
-            room: s.room,
-            create: s.create,
-            options: request.options,
-            filter: request.filter,
-            token: s.token,
-            ...(ticket !== null ? { ticket } : {}),
-          });
-        };
         // No answer in time: close with the join-timeout code, which (unlike 1000) is worth a retry.
         timer = setTimeout(() => {
           conn.close(CloseCode.JoinTimeout, "the server did not answer the join");
@@ -353,19 +471,22 @@ export class Client {
             opened = true;
             // A node answered: from here on it (or where it redirects) decides.
             unreached.length = 0;
-            sendJoin();
+            ask.send(conn, ticket);
           }),
           conn.on("message", (msg: ServerMessage) => {
             switch (msg.type) {
               case "welcome":
+              case "watching":
+                // A Welcome never answers a Watch, nor Watching a Join.
+                if (msg.type !== ask.accepts) return;
                 letGo();
-                if (room.closed) {
+                if (member.closed) {
                   conn.send({ type: "leave" });
                   conn.close();
                   reject(new ConnectionClosedError(LEFT));
                   return;
                 }
-                room[attachConnection](conn, msg, steps[step]?.token != null);
+                ask.attach(conn, msg);
                 resolve();
                 return;
               case "redirect":
@@ -379,7 +500,7 @@ export class Client {
                 }
                 letGo();
                 conn.close(CloseCode.Normal, "redirected");
-                if (room.closed) {
+                if (member.closed) {
                   reject(new ConnectionClosedError(LEFT));
                   return;
                 }
@@ -392,23 +513,11 @@ export class Client {
                 connect(msg.url);
                 return;
               case "error": {
-                const s = steps[step];
-                if (ticket !== null && msg.code === ErrorCode.BadToken && s?.token == null) {
-                  // The seat ticket expired on the way (it lives a few seconds): the same join
-                  // without it lets this node place it afresh.
-                  ticket = null;
-                  sendJoin();
-                  return;
-                }
+                const again = ask.again(msg.code, ticket !== null);
                 ticket = null;
-                redirects = 0;
-                if (s && s.fallbackOn.includes(msg.code) && step + 1 < steps.length) {
-                  step++;
-                  // The room is gone with its node: joining it by id again cannot work.
-                  while (msg.code === ErrorCode.RoomLost && steps[step]?.room != null && step + 1 < steps.length) {
-                    step++;
-                  }
-                  sendJoin();
+                if (again !== null) {
+                  if (again === "next") redirects = 0;
+                  ask.send(conn, ticket);
                   return;
                 }
                 letGo();
@@ -417,7 +526,7 @@ export class Client {
                 return;
               }
               default:
-                // Nothing else comes before a Welcome.
+                // Nothing else comes before a Welcome or Watching.
                 return;
             }
           }),

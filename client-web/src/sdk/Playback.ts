@@ -1,9 +1,9 @@
 /**
  * Playing a recorded room (`GET /api/replays/{name}`, PROTOCOL.md "Replays"): the server
  * re-simulates the recording and sends what a spectator would have received, tick by tick, with
- * keyframes to seek to. A Playback feeds those messages to a `Room` through an in-memory
- * connection, so a game's view renders a replay exactly as it renders live play: same replica,
- * same events, same roster.
+ * keyframes to seek to. A Playback feeds those messages to a `Spectator` through an in-memory
+ * connection, so a game's view renders a replay exactly as it renders a watched room: same
+ * replica, same events, same roster.
  *
  * Time is given, not read: `update(nowMs)` advances by the elapsed time at the room's tick rate
  * (times the speed), so the app drives it from its frame loop and tests from a fake clock.
@@ -15,7 +15,7 @@ import { Connection } from "./net/Connection";
 import type { TransportEvents } from "./net/Transport";
 import { decodeServer } from "./protocol/codec";
 import { CloseCode, SUBPROTOCOL } from "./protocol/constants";
-import { Room } from "./Room";
+import { Spectator } from "./Spectator";
 
 /** The stream's `format` field. */
 export const REPLAY_FORMAT = "tickroom-replay";
@@ -45,8 +45,8 @@ export interface ReplayStream {
   readonly last: number;
   /** The room closed and its recording was finished. */
   readonly complete: boolean;
-  /** A Welcome for player 0 (no seat): the game, the tick rate and the kinds. */
-  readonly welcome: Uint8Array;
+  /** A Watching: the room, the game, the tick rate and the kinds. */
+  readonly watching: Uint8Array;
   /** In tick order; the first is at `first`. */
   readonly keyframes: readonly ReplayKeyframe[];
   /** `ticks[i]`: the messages of tick `first + i`, in order. */
@@ -103,7 +103,7 @@ export function parseReplayStream(bytes: Uint8Array): ReplayStream {
     first,
     last,
     complete: need(o, "complete", isBoolean),
-    welcome: need(o, "welcome", isBytes),
+    watching: need(o, "watching", isBytes),
     keyframes,
     ticks,
   };
@@ -164,9 +164,9 @@ export interface PlaybackEvents {
 /** Speeds a playback offers. */
 export type PlaybackSpeed = 1 | 2;
 
-/** A replay stream played into a Room. */
+/** A replay stream played into a Spectator. */
 export class Playback extends Emitter<PlaybackEvents> {
-  readonly room: Room;
+  readonly room: Spectator;
   private readonly events: TransportEvents;
   private shown: number | null = null;
   private playingValue = false;
@@ -192,14 +192,11 @@ export class Playback extends Emitter<PlaybackEvents> {
     if (!events) throw new Error("the connection opened no transport");
     this.events = events;
     this.events.open(SUBPROTOCOL);
-    const welcome = decodeServer(stream.welcome);
-    if (welcome.type !== "welcome") throw new ReplayFormatError("replay.welcome: not a Welcome");
-    this.room = new Room(
-      { name: "replay", game: stream.game, room: stream.room, create: false, options: null, filter: null },
-      // No pings: nobody answers them.
-      { pingIntervalMs: 2 ** 30 },
-    );
-    this.room[attachConnection](conn, welcome, false);
+    const watching = decodeServer(stream.watching);
+    if (watching.type !== "watching") throw new ReplayFormatError("replay.watching: not a Watching");
+    // No pings: nobody answers them.
+    this.room = new Spectator(stream.room, { pingIntervalMs: 2 ** 30 });
+    this.room[attachConnection](conn, watching, false);
     this.seek(stream.first);
   }
 

@@ -4,7 +4,10 @@ import { describeError } from "./protocol/closeCodes";
 import { ErrorCode } from "./protocol/constants";
 import type { Value } from "./protocol/value";
 
-/** The server refused a join with an Error message (room full, unknown game, …). */
+/**
+ * The server refused a join or a watch with an Error message (room full, unknown game, …; for a
+ * watch RoomNotFound or SpectatorsFull): `code` is the ErrorCode.
+ */
 export class JoinError extends Error {
   override readonly name: string = "JoinError";
   constructor(

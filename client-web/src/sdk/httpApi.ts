@@ -38,6 +38,8 @@ export interface RoomListing {
   readonly game: string;
   readonly players: number;
   readonly capacity: number;
+  /** Spectators watching it (they take no seat); null from a server without spectators. */
+  readonly spectators: number | null;
   readonly tickRate: number;
   readonly onChange: boolean;
   /** True while the game keeps newcomers out (a match in progress). */
@@ -143,6 +145,7 @@ export function parseRoomListings(json: unknown): RoomListing[] {
       game: field(o, "game", isString, what),
       players: field(o, "players", isNumber, what),
       capacity: field(o, "capacity", isNumber, what),
+      spectators: o["spectators"] == null ? null : field(o, "spectators", isNumber, what),
       tickRate: field(o, "tick_rate", isNumber, what),
       onChange: field(o, "on_change", isBoolean, what),
       locked: field(o, "locked", isBoolean, what),

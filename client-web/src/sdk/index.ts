@@ -5,6 +5,8 @@
  *   kept through dropped connections.
  * - `Room`: one seat: the `Replica` of what it sees (typed entity views), roster, chat, game
  *   events, inputs, commands as promises, pings, gap repair, the game's result.
+ * - `Spectator` (`client.watch(roomId)`): a room watched without a seat: the same reading surface
+ *   (`RoomFeed`), nothing to send.
  * - `Playback`: a recorded room (`/api/replays`) played into a `Room`, with play, pause, speed and
  *   seek, so a game's view renders it as it renders live play.
  * - `Prediction` and `Interpolation`: smooth motion for any game, given its step rule; `FixedStep`:
@@ -12,16 +14,17 @@
  * - The protocol itself (constants, codec, kinds, close codes) for tools and other transports.
  */
 export { Client, MAX_REDIRECTS, type BackoffOptions, type ClientOptions, type QuickPlayOptions } from "./Client";
+export { Room, type JoinRequest, type RoomEvents, type Seat } from "./Room";
 export {
-  Room,
+  RoomFeed,
   type ChatLine,
-  type JoinRequest,
   type RoomEvent,
-  type RoomEvents,
+  type RoomFeedEvents,
+  type RoomInfo,
   type RoomOptions,
   type RoomStatus,
-  type Seat,
-} from "./Room";
+} from "./RoomFeed";
+export { Spectator, type SpectatorEvents } from "./Spectator";
 export { CommandLost, CommandRefused, ConnectionClosedError, JoinError, TooManyRedirects } from "./errors";
 export { HttpApiError, type GameInfo, type ReplayListing, type RoomListing, type ServerInfo } from "./httpApi";
 export {

@@ -1,8 +1,11 @@
-/** The page: the lobby, a room's game screen once joined (the URL hash names the room, #room=ID),
- * or a recording being played (#replay=NAME). */
-import { Client, type Room, type ServerInfo } from "@tickroom/client";
+/**
+ * The page: the lobby, or a room's game screen once joined; the URL hash names the room
+ * (#room=ID), a room to watch as a spectator (#watch=ID: opened at once, no name needed; the
+ * lobby's Watch links set it), or a recording to play (#replay=NAME, the lobby's replay links).
+ */
+import { Client, type Room, type ServerInfo, type Spectator } from "@tickroom/client";
 import { gameModules } from "../games";
-import { el, replayFromHash, roomFromHash } from "./dom";
+import { el, replayFromHash, roomFromHash, watchFromHash } from "./dom";
 import { GameScreen } from "./GameScreen";
 import { LobbyView, type JoinChoice } from "./LobbyView";
 import { ReplayScreen } from "./ReplayScreen";
@@ -27,19 +30,24 @@ export class App {
   ) {
     this.client = new Client(endpoint);
     this.info = this.client.info().catch(() => null);
-    const replay = replayFromHash(location.hash);
-    if (replay !== null) void this.showReplay(replay);
-    else this.showLobby(null);
-    // A replay link in the lobby changes only the hash.
-    window.addEventListener("hashchange", () => {
-      const name = replayFromHash(location.hash);
-      if (name !== null && this.screen === null) void this.showReplay(name);
-    });
+    this.showLobby(null);
+    // A Watch or replay link of the lobby (or one typed into the address bar) while the lobby shows.
+    window.addEventListener("hashchange", () => this.follow());
+    this.follow();
   }
 
-  /** The room being played or replayed, if any. */
-  get room(): Room | null {
+  /** The room being played, watched or replayed, if any. */
+  get room(): Room | Spectator | null {
     return this.screen?.room ?? this.replay?.playback.room ?? null;
+  }
+
+  /** Opens what the hash names: a room to watch, or a recording to play. */
+  private follow(): void {
+    if (this.lobby === null) return;
+    const watch = watchFromHash(location.hash);
+    if (watch !== null) void this.watch(watch);
+    const replay = replayFromHash(location.hash);
+    if (replay !== null) void this.showReplay(replay);
   }
 
   private showLobby(message: string | null): void {
@@ -113,12 +121,36 @@ export class App {
       this.lobby?.showMessage(e instanceof Error ? e.message : String(e));
       return;
     }
+    await this.show(room);
+  }
+
+  /** Watches room `id` as a spectator; a refusal (full, gone) shows in the lobby. */
+  private async watch(id: number): Promise<void> {
+    this.lobby?.showMessage(`Opening room ${id} to watch…`);
+    let spectator: Spectator;
+    try {
+      spectator = await this.client.watch(id);
+    } catch (e) {
+      // Off the hash, so that the same Watch link can be followed again.
+      history.replaceState(null, "", location.pathname + location.search);
+      this.lobby?.showMessage(`Cannot watch room ${id}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    await this.show(spectator);
+  }
+
+  private async show(room: Room | Spectator): Promise<void> {
     const info = await this.info;
+    if (this.screen !== null) {
+      // Another join or watch got there first (a Watch link followed while joining).
+      room.leave();
+      return;
+    }
     this.lobby?.dispose();
     this.lobby = null;
     this.screen = new GameScreen(
       room,
-      gameModules.get(room.seat?.game ?? "") ?? null,
+      gameModules.get(room.info?.game ?? "") ?? null,
       (message) => {
         history.replaceState(null, "", location.pathname + location.search);
         this.showLobby(message);

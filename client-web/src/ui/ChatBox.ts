@@ -1,4 +1,7 @@
-/** The chat: a log of lines (chat and room events) and an input line. */
+/**
+ * The chat: a log of lines (chat and room events) and an input line; for a spectator, who reads
+ * the players' chat but cannot write, the line is disabled and says so.
+ */
 import { MAX_CHAT_BYTES, type Room } from "@tickroom/client";
 import { el } from "./dom";
 
@@ -10,14 +13,16 @@ export class ChatBox {
   readonly input: HTMLInputElement;
   private readonly log: HTMLElement;
 
-  constructor(private readonly room: Room) {
+  /** `room`: the seat chat lines are sent from; null for a spectator (read-only). */
+  constructor(private readonly room: Room | null) {
     this.log = el("div", { class: "chat-log", id: "chat-log", "data-testid": "chat-log", "aria-live": "polite" });
     this.input = el("input", {
       id: "chat-input",
       "data-testid": "chat-input",
       type: "text",
-      placeholder: "Say something (Enter)",
+      placeholder: room ? "Say something (Enter)" : "Watching: the chat is read-only",
       autocomplete: "off",
+      disabled: room === null,
     });
     this.input.addEventListener("keydown", (e) => {
       if (e.key === "Enter") {
@@ -52,7 +57,7 @@ export class ChatBox {
       this.notice(`That line is too long (at most ${MAX_CHAT_BYTES} bytes).`);
       return;
     }
-    if (this.room.sendChat(text)) this.input.value = "";
+    if (this.room?.sendChat(text)) this.input.value = "";
     else this.notice("Not connected: the line was not sent.");
   }
 }

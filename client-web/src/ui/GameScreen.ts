@@ -2,11 +2,15 @@
  * The screen of a joined room, for every game: the game's view in the stage, the status overlay
  * (reconnecting, closed), and a side panel with the share link, the HUD, the game's own panel,
  * the chat and Leave. Roster changes and connection events become lines in the chat log.
+ *
+ * A spectator (`#watch=ID`) gets the same screen drawn by the game's own view without its
+ * controls, a "Watching room N — K players" banner above it, the chat read-only, a watch
+ * link to share, and "Stop watching" for Leave.
  */
-import type { Room, RoomStatus, RosterEntry } from "@tickroom/client";
+import { Room, type RoomStatus, type RosterEntry, type Spectator } from "@tickroom/client";
 import type { GameModule, GameView } from "../games/GameModule";
 import { ChatBox } from "./ChatBox";
-import { el, shareLink } from "./dom";
+import { el, shareLink, watchLink } from "./dom";
 import { Hud } from "./Hud";
 import { UnknownGameView } from "./UnknownGameView";
 
@@ -20,6 +24,8 @@ export class GameScreen {
   private readonly chat: ChatBox;
   private readonly overlay: HTMLElement;
   private readonly share: HTMLElement;
+  /** "Watching room N — K players"; null for a player. */
+  private readonly banner: HTMLElement | null;
   private readonly offs: Array<() => void> = [];
   private readonly hudTimer: ReturnType<typeof setInterval>;
   private knownPlayers = new Map<number, RosterEntry>();
@@ -27,7 +33,8 @@ export class GameScreen {
   private baselineRoster: boolean;
 
   constructor(
-    readonly room: Room,
+    /** A player's seat, or a spectator's view of the room. */
+    readonly room: Room | Spectator,
     game: GameModule | null,
     /** Back to the lobby (after leaving, or once the room is closed). */
     private readonly onExit: (message: string | null) => void,
@@ -35,28 +42,51 @@ export class GameScreen {
     private readonly shareOrigins: string[],
     interpolationDelayMs: number,
   ) {
-    this.chat = new ChatBox(room);
+    const seat = room instanceof Room ? room : null;
+    this.chat = new ChatBox(seat);
     const ctx = { room, notice: (text: string) => this.chat.notice(text), interpolationDelayMs };
     this.view = game ? game.createView(ctx) : new UnknownGameView(room);
     this.overlay = el("div", { class: "overlay hidden", id: "overlay", "data-testid": "overlay", role: "alert" });
-    const stage = el("div", { class: "stage" }, this.view.root, this.overlay);
+    this.banner = seat ? null : el("div", { class: "watch-banner", "data-testid": "spectator-banner", role: "status" });
+    // A spectator's banner is a bar above the game's view, so it hides nothing the view draws.
+    const stage = this.banner
+      ? el(
+          "div",
+          { class: "stage watching" },
+          this.banner,
+          el("div", { class: "stage-view" }, this.view.root, this.overlay),
+        )
+      : el("div", { class: "stage" }, this.view.root, this.overlay);
     this.hud = new Hud(room);
     this.share = el("div", { class: "share", id: "share" });
-    const leave = el("button", { id: "leave", "data-testid": "leave-button", onclick: () => this.leave() }, "Leave");
+    const leave = el(
+      "button",
+      { id: "leave", "data-testid": "leave-button", onclick: () => this.leave() },
+      seat ? "Leave" : "Stop watching",
+    );
     this.root = el(
       "section",
-      { class: `game game-${room.seat?.game ?? "unknown"}`, id: "game", "data-testid": "game-screen" },
+      {
+        class: `game game-${room.info?.game ?? "unknown"}${seat ? "" : " watching"}`,
+        id: "game",
+        "data-testid": "game-screen",
+        "data-role": seat ? "player" : "spectator",
+      },
       stage,
       el("aside", { class: "side" }, this.share, this.hud.root, this.view.panel, this.chat.root, leave),
     );
     this.updateShare();
+    this.updateBanner();
     this.knownPlayers = new Map(room.roster.map((p) => [p.player, p]));
     this.baselineRoster = room.roster.length === 0;
     this.offs.push(
       room.on("status", (s) => this.onStatus(s)),
       room.on("welcome", ({ resumed }) => {
         this.updateShare();
-        if (resumed) {
+        this.updateBanner();
+        if (!seat) {
+          this.chat.notice("Reconnected: watching again.");
+        } else if (resumed) {
           this.chat.notice("Reconnected: your seat was resumed.");
         } else {
           this.baselineRoster = true;
@@ -65,22 +95,31 @@ export class GameScreen {
           );
         }
       }),
-      room.on("roster", (players) => this.onRoster(players)),
+      room.on("roster", (players) => {
+        this.onRoster(players);
+        this.updateBanner();
+      }),
       room.on("chat", (c) => this.chat.line(c.name, c.text, c.player === room.player)),
       room.on("error", (e) => this.chat.notice(e.text)),
     );
     // Enter outside a text field opens the chat line (Escape leaves it), except where the game
-    // uses Enter itself.
+    // uses Enter itself; a spectator has no chat line to open.
     const enter = (e: KeyboardEvent): void => {
-      if (e.key === "Enter" && !(e.target instanceof HTMLInputElement) && room.seat?.game !== "cards") {
+      if (e.key === "Enter" && !(e.target instanceof HTMLInputElement) && room.info?.game !== "cards") {
         this.chat.input.focus();
         e.preventDefault();
       }
     };
-    window.addEventListener("keydown", enter);
-    this.offs.push(() => window.removeEventListener("keydown", enter));
-    this.chat.notice(`You are in room ${room.id}. Share the link to play together.`);
-    if (game) this.chat.notice(game.help);
+    if (seat) {
+      window.addEventListener("keydown", enter);
+      this.offs.push(() => window.removeEventListener("keydown", enter));
+    }
+    this.chat.notice(
+      seat
+        ? `You are in room ${room.id}. Share the link to play together.`
+        : `You are watching room ${room.id}: you see the game, and the players do not see you.`,
+    );
+    if (game && seat) this.chat.notice(game.help);
     this.onStatus(room.status);
     this.hudTimer = setInterval(() => this.hud.update(performance.now()), HUD_REFRESH_MS);
     this.hud.update(performance.now());
@@ -97,20 +136,35 @@ export class GameScreen {
     this.onExit(null);
   }
 
+  /** The share link: a player's invites to play, a spectator's to watch along. */
   private updateShare(): void {
     const id = this.room.id;
     if (id === null) return;
-    const links = this.shareOrigins.map((origin) => shareLink(id, origin));
-    const first = links[0] ?? shareLink(id);
+    const watching = !(this.room instanceof Room);
+    const link = watching ? watchLink : shareLink;
+    const links = this.shareOrigins.map((origin) => link(id, origin));
+    const first = links[0] ?? link(id);
     const copy = el("button", { class: "small", onclick: () => void this.copy(first, copy) }, "Copy");
     this.share.replaceChildren(
-      el("h3", {}, `Room #${id} · ${this.room.seat?.game ?? ""}`),
-      el("a", { href: first, id: "share-link", "data-testid": "room-link", "data-room": id }, first),
+      el("h3", {}, `Room #${id} · ${this.room.info?.game ?? ""}`),
+      el(
+        "a",
+        { href: first, id: "share-link", "data-testid": watching ? "watch-link" : "room-link", "data-room": id },
+        first,
+      ),
       " ",
       copy,
       ...links.slice(1).map((l) => el("div", { class: "muted" }, "or ", el("a", { href: l }, l))),
     );
-    if (location.hash !== `#room=${id}`) history.replaceState(null, "", `#room=${id}`);
+    const hash = watching ? `#watch=${id}` : `#room=${id}`;
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+  }
+
+  private updateBanner(): void {
+    if (!this.banner) return;
+    const n = this.room.roster.length;
+    this.banner.textContent = `Watching room ${this.room.id ?? "?"} — ${n} player${n === 1 ? "" : "s"}`;
+    this.banner.dataset["players"] = String(n);
   }
 
   /** Copies the link; where the clipboard API is unavailable (plain http on a LAN address is not a

@@ -1,5 +1,5 @@
 /** The HUD: connection state, RTT, measured server tick rate, bytes/s received. */
-import type { Room } from "@tickroom/client";
+import type { RoomFeed } from "@tickroom/client";
 import { el } from "./dom";
 
 const stateWords = {
@@ -17,7 +17,7 @@ export class Hud {
   readonly root: HTMLElement;
   private readonly cells: Record<"state" | "rtt" | "tick" | "bytes", HTMLElement>;
 
-  constructor(private readonly room: Room) {
+  constructor(private readonly room: RoomFeed) {
     const cell = (id: string, testId = `hud-${id}`): HTMLElement =>
       el("dd", { id: `hud-${id}`, "data-testid": testId }, "–");
     this.cells = {
@@ -48,7 +48,7 @@ export class Hud {
     const rtt = room.status.state === "connected" ? room.stats.rttMs : null;
     cells.rtt.textContent = rtt === null ? "–" : `${rtt.toFixed(rtt < 10 ? 1 : 0)} ms`;
     const rate = room.stats.tickRate(nowMs);
-    const seat = room.seat;
+    const seat = room.info;
     // An "on change" room sends only when something changed: its measured rate says little.
     if (seat?.onChange) cells.tick.textContent = `${seat.tickRate} Hz, on change`;
     else cells.tick.textContent = rate === null ? "–" : `${rate.toFixed(1)} Hz${seat ? ` (of ${seat.tickRate})` : ""}`;

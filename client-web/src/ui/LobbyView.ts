@@ -1,7 +1,8 @@
 /**
  * The lobby: the player's name, one card per game the server runs (from `/api/info`) with quick
  * play and create (and the game's choices, such as the cards mode), the room list of every game
- * (refreshed from `/api/rooms`), the server's recordings when it has any (`/api/replays`, each a
+ * (refreshed from `/api/rooms`) with each room's spectators and a Watch link (`#watch=ID`, which
+ * the App follows), the server's recordings when it has any (`/api/replays`, each a
  * `#replay=NAME` link), an invited room from a `#room=ID` link, and, when the server
  * listens on every interface, its LAN addresses with a QR code of the first, so a phone on the
  * same network joins by pointing its camera at the screen.
@@ -16,7 +17,7 @@ import {
 } from "@tickroom/client";
 import { toString as qrSvg } from "qrcode";
 import type { GameModule } from "../games/GameModule";
-import { el, replayLink } from "./dom";
+import { el, replayLink, watchLink } from "./dom";
 
 /** How the player wants to join. */
 export type JoinChoice =
@@ -305,9 +306,29 @@ export class LobbyView {
         el("td", {}, `#${r.id}`),
         el("td", {}, this.modules.get(r.game)?.title ?? r.game),
         el("td", {}, `${r.players}/${r.capacity}`),
+        el(
+          "td",
+          { "data-testid": `room-spectators-${r.id}`, "data-count": r.spectators ?? "" },
+          r.spectators === null ? "–" : String(r.spectators),
+        ),
         el("td", {}, r.locked ? "🔒 locked" : "open"),
         el("td", { class: "muted" }, meta),
-        el("td", {}, button),
+        el(
+          "td",
+          { class: "room-actions" },
+          button,
+          " ",
+          el(
+            "a",
+            {
+              class: "small",
+              href: watchLink(r.id),
+              "data-testid": `watch-room-${r.id}`,
+              title: "Watch this room as a spectator: no seat, nothing to send",
+            },
+            "Watch",
+          ),
+        ),
       );
     });
     this.list.replaceChildren(
@@ -323,6 +344,7 @@ export class LobbyView {
             el("th", {}, "Room"),
             el("th", {}, "Game"),
             el("th", {}, "Players"),
+            el("th", { title: "spectators watching" }, "Watching"),
             el("th", {}, "State"),
             el("th", {}, "Settings"),
             el("th", {}),

@@ -2,7 +2,7 @@
  * What the app shows for a game it has no view for: the replica in a table (entities per kind,
  * their fields), which the SDK can decode for any game from the welcome's kinds alone.
  */
-import type { Room } from "@tickroom/client";
+import type { RoomFeed } from "@tickroom/client";
 import type { GameView } from "../games/GameModule";
 import { el } from "./dom";
 
@@ -16,7 +16,7 @@ export class UnknownGameView implements GameView {
   readonly panel = null;
   private readonly timer: ReturnType<typeof setInterval>;
 
-  constructor(private readonly room: Room) {
+  constructor(private readonly room: RoomFeed) {
     this.root = el("div", { class: "unknown-game", "data-testid": "unknown-game" });
     this.timer = setInterval(() => this.render(), REFRESH_MS);
     this.render();
@@ -27,7 +27,7 @@ export class UnknownGameView implements GameView {
   }
 
   private render(): void {
-    const { replica, seat } = this.room;
+    const { replica, info: seat } = this.room;
     this.root.replaceChildren(
       el("h2", {}, `${seat?.game ?? "?"}: this page has no view for this game`),
       el("p", { class: "muted" }, `Tick ${replica.tick ?? "–"}, ${replica.size} entities.`),

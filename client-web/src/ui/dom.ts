@@ -23,9 +23,23 @@ export function shareLink(room: number, origin: string = location.origin): strin
   return `${origin}/#room=${room}`;
 }
 
+/** The link that watches a room on this server as a spectator. */
+export function watchLink(room: number, origin: string = location.origin): string {
+  return `${origin}/#watch=${room}`;
+}
+
 /** The room id in a location hash like "#room=12", or null. */
 export function roomFromHash(hash: string): number | null {
-  const m = /(?:^#|&)room=(\d+)/.exec(hash);
+  return idFromHash(hash, "room");
+}
+
+/** The room id in a location hash like "#watch=12" (a room to watch), or null. */
+export function watchFromHash(hash: string): number | null {
+  return idFromHash(hash, "watch");
+}
+
+function idFromHash(hash: string, key: "room" | "watch"): number | null {
+  const m = new RegExp(`(?:^#|&)${key}=(\\d+)`).exec(hash);
   if (!m?.[1]) return null;
   const id = Number(m[1]);
   return Number.isSafeInteger(id) ? id : null;

@@ -27,6 +27,18 @@ describe("parse", () => {
     expect(d.players.map((p) => p.name)).toEqual(["ann", "bob"]);
     expect(d.players[0]?.rttMs).toBe(1.25);
     expect(d.players[1]).toMatchObject({ connected: false, heldMs: 9000, skipped: 3 });
+    expect(d.spectators).toBeNull();
+  });
+
+  it("reads spectator counts where the server sends them", () => {
+    const u = updateJson(1000);
+    (u["rooms"] as Array<Record<string, unknown>>)[0]!["spectators"] = 2;
+    expect(parseUpdate(u).rooms[0]?.spectators).toBe(2);
+    expect(parseRoomDetail({ ...detailJson(), spectators: 5, max_spectators: 32 })).toMatchObject({
+      spectators: 5,
+      maxSpectators: 32,
+    });
+    expect(() => parseRoomDetail({ ...detailJson(), spectators: "5" })).toThrow("room.spectators: expected a number");
   });
 
   it("names what is malformed", () => {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ArenaGame } from "../../src/games/arena/ArenaGame";
 import { stepPlayer, type ArenaInput } from "../../src/games/arena/rules";
 import { quantise } from "../../src/input/TouchStick";
-import { added, changed, delta, fakeNetwork, segment, snapshot, welcome } from "../fakes";
+import { added, ARENA_KINDS, changed, delta, fakeNetwork, segment, snapshot, welcome } from "../fakes";
 
 const TICK_MS = 1000 / 30;
 
@@ -128,5 +128,36 @@ describe("ArenaGame", () => {
     ]);
     expect(sprites.find((s) => s.id === 11)).toMatchObject({ x: 500, y: 500 });
     expect(game.own()).toEqual({ id: 10, x: 100, y: 100 });
+  });
+});
+
+describe("ArenaGame for a spectator", () => {
+  /** A spectator's frames send nothing, whatever direction comes in; every player is interpolated. */
+  it("sends nothing and owns no player", async () => {
+    const net = fakeNetwork();
+    const client = new Client("http://127.0.0.1:8080", { transport: net.transport });
+    const watching = client.watch(4);
+    net.last().open();
+    net.last().receive({
+      type: "watching",
+      room: 4,
+      game: "arena",
+      tickRate: 30,
+      onChange: false,
+      tick: 0,
+      kinds: ARENA_KINDS,
+    });
+    net.last().receive(snapshot(1, [segment({ added: [added(10, 0, [1, 400, 400]), added(11, 0, [2, 2000, 2000])] })]));
+    const game = new ArenaGame(await watching, { interpolationDelayMs: 100 }, () => 0);
+    let sprites = game.frame(0, [1, 0]);
+    for (let i = 1; i <= 10; i++) sprites = game.frame(i * TICK_MS, [1, 0]);
+    game.release();
+    expect(inputs(net)).toEqual([]);
+    expect(game.own()).toBeNull();
+    expect(game.prediction.state).toBeNull();
+    expect(sprites.filter((s) => s.kind === "player").map((s) => [s.id, s.self, s.x, s.y])).toEqual([
+      [10, false, 100, 100],
+      [11, false, 500, 500],
+    ]);
   });
 });

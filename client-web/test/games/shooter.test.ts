@@ -145,3 +145,36 @@ describe("ShooterGame", () => {
     expect(game.prediction.state?.x).toBe(1200);
   });
 });
+
+describe("ShooterGame for a spectator", () => {
+  /** A spectator sends no inputs; the camera follows the ship of the lowest id it sees, else the map's centre. */
+  it("sends nothing and follows a ship", async () => {
+    const net = fakeNetwork();
+    const client = new Client("http://127.0.0.1:8080", { transport: net.transport });
+    const watching = client.watch(2);
+    net.last().open();
+    net
+      .last()
+      .receive({ type: "watching", room: 2, game: "shooter", tickRate: 30, onChange: false, tick: 0, kinds: KINDS });
+    net.last().receive(snapshot(1, [segment({ added: [added(9, MAP, [4000])] })]));
+    const game = new ShooterGame(await watching, { interpolationDelayMs: 0 }, () => 0);
+    expect(game.frame(0, { dx: 1, dy: 0, aim: 10, fire: true }).camera).toEqual({ x: 2000, y: 2000 });
+    net
+      .last()
+      .receive(
+        delta(2, [
+          segment({ added: [added(6, 0, [2, 2400, 2000, 128, 100, 1]), added(5, 0, [1, 600, 800, 0, 100, 1])] }),
+        ]),
+      );
+    let scene = game.frame(TICK_MS, { dx: 1, dy: 0, aim: 10, fire: true });
+    for (let i = 2; i <= 5; i++) scene = game.frame(i * TICK_MS, { dx: 1, dy: 0, aim: 10, fire: true });
+    game.release();
+    expect(net.last().sentWithTag(1)).toEqual([]);
+    expect(scene.camera).toEqual({ x: 300, y: 400 });
+    expect(scene.ships.map((s) => [s.id, s.self])).toEqual([
+      [6, false],
+      [5, false],
+    ]);
+    expect(game.own()).toBeNull();
+  });
+});

@@ -297,6 +297,7 @@ describe("Client HTTP look-ups", () => {
         game: "cards",
         players: 2,
         capacity: 6,
+        spectators: null,
         tickRate: 10,
         onChange: true,
         locked: false,
@@ -305,6 +306,11 @@ describe("Client HTTP look-ups", () => {
         url: null,
       },
     ]);
+    // A server with spectators counts them per room.
+    const watched = new Client("http://127.0.0.1:8080", { fetch: respond([{ ...room, spectators: 4 }]) });
+    expect(await watched.rooms()).toMatchObject([{ id: 3, spectators: 4 }]);
+    const badCount = new Client("http://127.0.0.1:8080", { fetch: respond([{ ...room, spectators: "4" }]) });
+    await expect(badCount.rooms()).rejects.toThrow(/spectators/);
     // A cluster node lists every room of the cluster, each with its node and that node's URL.
     const cluster = new Client("http://127.0.0.1:8080", {
       fetch: respond([{ ...room, node: "b", url: "ws://10.0.0.2:8080/ws" }]),

@@ -14,7 +14,7 @@ import {
   type ServerMessage,
 } from "@tickroom/client";
 import { describe, expect, it } from "vitest";
-import { added, changed, delta, segment, snapshot, welcome } from "../fakes";
+import { added, ARENA_KINDS, changed, delta, segment, snapshot } from "../fakes";
 
 const LAST = 20;
 const KEYFRAMES = [1, 11];
@@ -45,7 +45,15 @@ function streamBytes(o: { format?: string } = {}): Uint8Array {
     first: 1,
     last: LAST,
     complete: true,
-    welcome: encodeServer(welcome({ player: 0, room: 4, tick: 0, token: "" })),
+    watching: encodeServer({
+      type: "watching",
+      room: 4,
+      game: "arena",
+      tickRate: 10,
+      onChange: false,
+      tick: 0,
+      kinds: ARENA_KINDS,
+    }),
     keyframes: KEYFRAMES.map((t) => [t, roster(), state(t)]),
     ticks,
   });
@@ -88,7 +96,7 @@ describe("Playback", () => {
    * the end with the game's result. */
   it("plays at the tick rate, 2x, and stops at the end", () => {
     const p = new Playback(stream());
-    expect(p.room.seat?.game).toBe("arena");
+    expect(p.room.info?.game).toBe("arena");
     expect(p.room.roster.map((r) => r.name)).toEqual(["ann"]);
     expect([p.tick, score(p)]).toEqual([1, 0]);
     const pickups: number[] = [];

@@ -60,6 +60,7 @@ describe("client messages", () => {
       { type: "leave" },
       { type: "resync" },
       { type: "command", id: 7, command: { type: "play", card: 7, suit: 2 } },
+      { type: "watch", version: 2, room: 70000 },
     ];
     for (const m of messages) expect(decodeClient(encodeClient(m))).toEqual(m);
     expect(toHex(encodeClient({ type: "command", id: 7, command: { type: "draw" } }))).toBe(
@@ -67,6 +68,8 @@ describe("client messages", () => {
     );
     expect(toHex(encodeClient({ type: "input", seq: 300, input: [1, -1] }))).toBe("93 01 cd 01 2c 92 01 ff");
     expect(toHex(encodeClient({ type: "leave" }))).toBe("91 04");
+    // Watch [7, version, room], the spectator's join.
+    expect(toHex(encodeClient({ type: "watch", version: PROTOCOL_VERSION, room: 3 }))).toBe("93 07 02 03");
   });
 
   /** Client frames that break the layout are refused like the server would. */
@@ -80,6 +83,10 @@ describe("client messages", () => {
       [6, -1, {}],
       [9],
       [4, 1],
+      [7, 2], // Watch without its room
+      [7, 2, 3, null], // Watch with a fourth element
+      [7, 2, -3], // a room id is unsigned
+      [7, 2, 2 ** 32], // and 32 bits
     ];
     for (const m of bad) expect(() => decodeClient(encode(m))).toThrow(CodecError);
   });
@@ -97,6 +104,16 @@ describe("server messages", () => {
       onChange: false,
       tick: 900,
       token: "1.2.ff",
+      kinds: ARENA_KINDS,
+    });
+    // Watching: Welcome's fields without player and token.
+    expect(decodeServer(encode([10, 1, "arena", 30, false, 900, ARENA_KINDS_WIRE]))).toEqual({
+      type: "watching",
+      room: 1,
+      game: "arena",
+      tickRate: 30,
+      onChange: false,
+      tick: 900,
       kinds: ARENA_KINDS,
     });
     const bits = new Uint8Array([0b101]);
@@ -219,6 +236,15 @@ describe("server messages", () => {
       },
       { type: "commandResult", id: 1, refusal: { code: "need_suit", message: "choose a suit" } },
       { type: "ended", result: null },
+      {
+        type: "watching",
+        room: 9,
+        game: "cards",
+        tickRate: 10,
+        onChange: true,
+        tick: 1 << 40,
+        kinds: decodeWelcomeKinds(CARDS_KINDS_WIRE),
+      },
       { type: "redirect", url: "ws://10.0.0.2:8080/ws", ticket: "9f86d081" },
       { type: "redirect", url: "ws://10.0.0.2:8080/ws", ticket: null },
     ];
@@ -250,6 +276,10 @@ describe("server messages", () => {
     ["redirect without ticket", [9, "ws://b/ws"]],
     ["redirect url not a string", [9, 7, null]],
     ["float without step", [0, 1, 1, "g", 30, false, 0, "t", [["k", [["f", "float", null]]]]]],
+    ["watching with a player", [10, 7, 1, "g", 30, false, 0, []]],
+    ["watching without kinds", [10, 1, "g", 30, false, 0]],
+    ["watching kinds not kinds", [10, 1, "g", 30, false, 0, [["k", [["f", "f32", null]]]]]],
+    ["watching tick rate above u16", [10, 1, "g", 70000, false, 0, []]],
   ])("refuses a malformed frame: %s", (_what, value) => {
     expect(() => decodeServer(encode(value))).toThrow(CodecError);
   });

@@ -2,10 +2,12 @@
 /**
  * The lobby's LAN part: with LAN addresses from `/api/info` it links each and shows a QR code of
  * the first (an SVG image); without any (the server listens on one address) it shows neither.
- * The browser test (e2e/lan.spec.ts) decodes the rendered QR code.
+ * The browser test (e2e/lan.spec.ts) decodes the rendered QR code. The room list: each room's
+ * spectators and a Watch link.
  */
 import { PROTOCOL_VERSION, type Client, type ReplayListing, type RoomListing, type ServerInfo } from "@tickroom/client";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { roomFromHash, watchFromHash, watchLink } from "../../src/ui/dom";
 import { LobbyView } from "../../src/ui/LobbyView";
 
 function info(lanUrls: string[]): ServerInfo {
@@ -20,10 +22,10 @@ function info(lanUrls: string[]): ServerInfo {
 }
 
 /** A client that answers the lobby's look-ups from memory. */
-function fakeClient(served: ServerInfo, replays: ReplayListing[] = []): Client {
+function fakeClient(served: ServerInfo, rooms: RoomListing[], replays: ReplayListing[]): Client {
   const client: Pick<Client, "info" | "rooms" | "replays"> = {
     info: () => Promise.resolve(served),
-    rooms: () => Promise.resolve([] as RoomListing[]),
+    rooms: () => Promise.resolve(rooms),
     replays: () => Promise.resolve(replays),
   };
   return client as Client;
@@ -31,8 +33,8 @@ function fakeClient(served: ServerInfo, replays: ReplayListing[] = []): Client {
 
 const lobbies: LobbyView[] = [];
 
-function lobby(served: ServerInfo, replays: ReplayListing[] = []): LobbyView {
-  const view = new LobbyView(fakeClient(served, replays), new Map(), () => undefined, null, null);
+function lobby(served: ServerInfo, rooms: RoomListing[] = [], replays: ReplayListing[] = []): LobbyView {
+  const view = new LobbyView(fakeClient(served, rooms, replays), new Map(), () => undefined, null, null);
   lobbies.push(view);
   document.body.replaceChildren(view.root);
   return view;
@@ -68,6 +70,42 @@ describe("LobbyView LAN links", () => {
   });
 });
 
+describe("LobbyView room list", () => {
+  const listing = (id: number, spectators: number | null): RoomListing => ({
+    id,
+    game: "arena",
+    players: 2,
+    capacity: 16,
+    spectators,
+    tickRate: 30,
+    onChange: false,
+    locked: false,
+    metadata: {},
+    node: null,
+    url: null,
+  });
+
+  /** Each room shows its spectators ("–" from a server that does not count them) and a Watch link. */
+  it("shows spectators and a Watch link per room", async () => {
+    const view = lobby(info([]), [listing(5, 3), listing(6, null)]);
+    await vi.waitFor(() => expect(view.root.querySelector("[data-testid=room-spectators-5]")).not.toBeNull());
+    expect(view.root.querySelector("[data-testid=room-spectators-5]")?.textContent).toBe("3");
+    expect(view.root.querySelector("[data-testid=room-spectators-6]")?.textContent).toBe("–");
+    const watch = view.root.querySelector<HTMLAnchorElement>("[data-testid=watch-room-5]");
+    expect(watch?.getAttribute("href")).toBe(`${location.origin}/#watch=5`);
+  });
+
+  /** `#watch=ID` and `#room=ID` are told apart. */
+  it("reads watch and room links", () => {
+    expect(watchFromHash("#watch=12")).toBe(12);
+    expect(watchFromHash("#room=12")).toBeNull();
+    expect(roomFromHash("#watch=12")).toBeNull();
+    expect(roomFromHash("#room=12")).toBe(12);
+    expect(watchFromHash("#watch=x")).toBeNull();
+    expect(watchLink(7, "http://10.0.0.5:8080")).toBe("http://10.0.0.5:8080/#watch=7");
+  });
+});
+
 describe("LobbyView replays", () => {
   const recording: ReplayListing = {
     name: "arena-room3-20261201T060000.000Z.trec",
@@ -83,7 +121,7 @@ describe("LobbyView replays", () => {
 
   /** Each recording is a row with a `#replay=NAME` link; the section is hidden when there are none. */
   it("lists recordings with a link to watch each, and nothing without any", async () => {
-    const view = lobby(info([]), [recording]);
+    const view = lobby(info([]), [], [recording]);
     await vi.waitFor(() => expect(view.root.querySelector("[data-testid=replay-link]")).not.toBeNull());
     const link = view.root.querySelector<HTMLAnchorElement>("[data-testid=replay-link]");
     expect(link?.getAttribute("href")).toBe("#replay=arena-room3-20261201T060000.000Z.trec");

@@ -19,10 +19,11 @@ struct Battle {
 
 impl Battle {
     fn new(size: f32, seed: u64, players: u32) -> Battle {
-        let options = ShooterOptions {
-            size,
-            ..ShooterOptions::default()
-        };
+        Battle::with_seats(size, seed, players, DEFAULT_CAPACITY)
+    }
+
+    fn with_seats(size: f32, seed: u64, players: u32, capacity: u32) -> Battle {
+        let options = ShooterOptions { size, capacity };
         let options = Simulation::<Shooter>::named(&options);
         let sim =
             Simulation::new(Some(options), seed, Shooter::info(), 100).expect("valid options");
@@ -416,4 +417,142 @@ fn the_hit_grid_finds_what_a_full_scan_finds() {
             assert_eq!(grid.first_hit(&targets, owner, x, y), scan);
         }
     }
+}
+
+/// Owners of the scores `viewer` sees.
+fn scores_seen(b: &Battle, viewer: u32) -> Vec<i64> {
+    let replica = &b.clients[&viewer].replica;
+    let mut owners: Vec<i64> = replica
+        .of_kind("score")
+        .map(|(id, _)| replica.int(id, "player").expect("a player"))
+        .collect();
+    owners.sort_unstable();
+    owners
+}
+
+/// Everyone sees the best SCOREBOARD scores; each player its own too, wherever it ranks. A kill
+/// puts the killer on the board for everyone. Each client gets only its own ack.
+#[test]
+fn the_scoreboard_shows_the_best_and_ones_own() {
+    let players = SCOREBOARD as u32 + 4;
+    let mut b = Battle::new(2000.0, 3, players);
+    b.tick();
+    // All at 0 / 0: the board is the lowest ids.
+    let board: Vec<i64> = (1..=SCOREBOARD as i64).collect();
+    assert_eq!(scores_seen(&b, 1), board);
+    let mut own_too = board.clone();
+    own_too.push(i64::from(players));
+    assert_eq!(scores_seen(&b, players), own_too);
+    // The last player shoots player 1 down: 1 kill puts it on top, and player 1 (now with a
+    // death) off the board, so player 1 keeps seeing its own score only.
+    let last = players;
+    b.fly_to(last, (300.0, 500.0));
+    b.fly_to(1, (500.0, 500.0));
+    for _ in 0..120 {
+        b.input(
+            last,
+            ShooterInput {
+                aim: 0,
+                fire: true,
+                ..ShooterInput::default()
+            },
+        );
+        b.tick();
+        if b.sim.game().score(PlayerId(last)).is_some()
+            && scores_seen(&b, 2).contains(&i64::from(last))
+        {
+            break;
+        }
+    }
+    b.tick();
+    let seen = scores_seen(&b, 2);
+    assert!(
+        seen.contains(&i64::from(last)),
+        "the killer is on the board: {seen:?}"
+    );
+    assert!(
+        !seen.contains(&1),
+        "the victim (a death) dropped off it: {seen:?}"
+    );
+    assert_eq!(seen.len(), SCOREBOARD, "player 2 is on the board itself");
+    assert!(
+        scores_seen(&b, 1).contains(&1),
+        "the victim still sees its own"
+    );
+    assert_eq!(b.score(1, 1, "deaths"), 1);
+    for (p, c) in &b.clients {
+        let acks: Vec<u32> = c.replica.acks().keys().map(|p| p.0).collect();
+        assert!(
+            acks.iter().all(|a| a == p),
+            "player {p} got others' acks: {acks:?}"
+        );
+    }
+}
+
+/// In a room of more than KILL_FEED_SEATS seats a kill goes to the cells around the wreck and to
+/// the killer, not to a pilot far away.
+#[test]
+fn a_big_rooms_kills_stay_local() {
+    let mut b = Battle::with_seats(4000.0, 4, 3, KILL_FEED_SEATS + 1);
+    b.fly_to(3, (3900.0, 3900.0)); // Far away, in cell (7, 7).
+    b.fly_to(1, (300.0, 500.0));
+    b.fly_to(2, (500.0, 500.0));
+    let mut kills: BTreeMap<u32, Vec<Kill>> = BTreeMap::new();
+    for _ in 0..120 {
+        b.input(
+            1,
+            ShooterInput {
+                aim: 0,
+                fire: true,
+                ..ShooterInput::default()
+            },
+        );
+        b.tick();
+        for p in 1..=3 {
+            kills
+                .entry(p)
+                .or_default()
+                .extend(b.events::<Kill>(p, "kill"));
+        }
+        if !kills[&2].is_empty() {
+            break;
+        }
+    }
+    let kill = Kill {
+        victim: 2,
+        killer: 1,
+    };
+    assert_eq!(kills[&2], [kill], "the victim");
+    assert_eq!(kills[&1], [kill], "the killer, once");
+    assert!(kills[&3].is_empty(), "not a pilot far away");
+
+    // A killer two cells from the wreck (700 units, within a bullet's 720) is told directly.
+    let mut b = Battle::with_seats(4000.0, 5, 2, KILL_FEED_SEATS + 1);
+    b.fly_to(1, (290.0, 750.0)); // Cell (0, 1).
+    b.fly_to(2, (990.0, 750.0)); // Cell (1, 1)... moved on to (2, 1) below.
+    b.fly_to(2, (1010.0, 750.0));
+    let mut told = Vec::new();
+    for _ in 0..400 {
+        b.input(
+            1,
+            ShooterInput {
+                aim: 0,
+                fire: true,
+                ..ShooterInput::default()
+            },
+        );
+        b.tick();
+        told.extend(b.events::<Kill>(1, "kill"));
+        if b.own(2, "alive") == 0 {
+            break;
+        }
+    }
+    assert_eq!(b.own(2, "alive"), 0, "the far shots killed");
+    assert_eq!(
+        told,
+        [Kill {
+            victim: 2,
+            killer: 1
+        }]
+    );
 }

@@ -262,8 +262,8 @@ async fn every_bundled_game_replays_to_its_recorded_hashes() {
             tickroom_shared::decode(v.as_slice().expect("binary"), &Default::default())
                 .expect("a server message")
         };
-        let ServerMsg::Welcome { kinds, .. } = msg(&field("welcome")) else {
-            panic!("{game}: a welcome first")
+        let ServerMsg::Watching { kinds, .. } = msg(&field("watching")) else {
+            panic!("{game}: a watching first")
         };
         let card = kinds.iter().position(|k| k.name == "card");
         let mut replica = Replica::new(kinds.clone());

@@ -2,9 +2,18 @@
  * The arena on top of a Room, without the DOM: a fixed-rate local tick that sends inputs and
  * predicts the own player (the `player` entity whose `owner` is this seat's player id),
  * interpolation of everyone else, and the list of things to draw each frame. Time comes in as
- * arguments, so a test drives it without a browser or a clock.
+ * arguments, so a test drives it without a browser or a clock. For a spectator it sends nothing
+ * and predicts nothing: every player is interpolated.
  */
-import { FixedStep, Interpolation, Prediction, type RosterEntry, type Room } from "@tickroom/client";
+import {
+  FixedStep,
+  Interpolation,
+  Prediction,
+  Room,
+  type RoomFeed,
+  type RosterEntry,
+  type Spectator,
+} from "@tickroom/client";
 import {
   NO_INPUT,
   sameInput,
@@ -45,27 +54,33 @@ export class ArenaGame {
   private lastSent: ArenaInput = NO_INPUT;
   private names = new Map<number, RosterEntry>();
   private readonly offs: Array<() => void>;
+  /** The player's seat, which inputs go to; null for a spectator. */
+  private readonly seat: Room<ArenaInput, never> | null;
+  /** What the room sends, for a player and a spectator alike. */
+  private readonly room: RoomFeed;
 
   constructor(
-    readonly room: Room<ArenaInput, never>,
+    room: Room<ArenaInput, never> | Spectator,
     options: ArenaGameOptions = {},
     now: () => number = () => performance.now(),
   ) {
-    const tickRate = room.seat?.tickRate ?? 30;
+    this.room = room;
+    this.seat = room instanceof Room ? room : null;
+    const tickRate = room.info?.tickRate ?? 30;
     this.clock = new FixedStep(1000 / tickRate);
     this.prediction = new Prediction(stepPlayer, 1 / tickRate);
     this.interpolation = new Interpolation(this.clock.tickMs, { delayMs: options.interpolationDelayMs ?? 100 });
     this.setRoster(room.roster);
     this.offs = [
-      room.on("welcome", ({ seat }) => {
+      this.room.on("welcome", ({ info }) => {
         // A new seat, or a resumed one whose unacked inputs died with the old socket.
-        this.clock.tickMs = 1000 / seat.tickRate;
+        this.clock.tickMs = 1000 / info.tickRate;
         this.prediction.reset();
         this.interpolation.reset(this.clock.tickMs);
         this.lastSent = NO_INPUT;
       }),
-      room.on("state", ({ tick }) => this.onState(tick, now())),
-      room.on("roster", (players) => this.setRoster(players)),
+      this.room.on("state", ({ tick }) => this.onState(tick, now())),
+      this.room.on("roster", (players) => this.setRoster(players)),
     ];
     if (room.replica.tick !== null) this.onState(room.replica.tick, now());
   }
@@ -83,7 +98,8 @@ export class ArenaGame {
 
   /**
    * Advances the local clock to `nowMs` with `direction` held: runs the due local ticks (each
-   * sends an input when the direction is held or just changed) and returns what to draw.
+   * sends an input when the direction is held or just changed; a spectator's send nothing) and
+   * returns what to draw.
    */
   frame(nowMs: number, direction: ArenaInput): Sprite[] {
     const alpha = this.clock.advance(nowMs, () => this.localTick(direction));
@@ -96,8 +112,8 @@ export class ArenaGame {
    * frames, and the server keeps applying the last input until it hears otherwise.
    */
   release(): void {
-    if (sameInput(this.lastSent, NO_INPUT)) return;
-    const seq = this.room.sendInput(NO_INPUT);
+    if (this.seat === null || sameInput(this.lastSent, NO_INPUT)) return;
+    const seq = this.seat.sendInput(NO_INPUT);
     if (seq !== null) {
       this.lastSent = NO_INPUT;
       this.prediction.applyInput(seq, NO_INPUT);
@@ -107,8 +123,8 @@ export class ArenaGame {
   /** One local tick: send the input when it matters, and predict it. */
   private localTick(direction: ArenaInput): void {
     const moving = direction[0] !== 0 || direction[1] !== 0;
-    if (moving || !sameInput(direction, this.lastSent)) {
-      const seq = this.room.sendInput(direction);
+    if (this.seat !== null && (moving || !sameInput(direction, this.lastSent))) {
+      const seq = this.seat.sendInput(direction);
       if (seq !== null) {
         this.lastSent = direction;
         this.prediction.applyInput(seq, direction);

@@ -1,8 +1,9 @@
 /**
  * The arena's screen: the canvas with the touch stick, the frame loop (local ticks, prediction,
  * interpolation, drawing), the scoreboard, and stopping the player when the page loses focus.
+ * A spectator gets the canvas and the scoreboard only: no keyboard, no stick.
  */
-import type { Room } from "@tickroom/client";
+import { Room, type Spectator } from "@tickroom/client";
 import { Keyboard, type Direction } from "../../input/Keyboard";
 import { TouchStick } from "../../input/TouchStick";
 import { el } from "../../ui/dom";
@@ -21,14 +22,16 @@ export class ArenaView implements GameView {
   readonly panel: HTMLElement;
   readonly game: ArenaGame;
   private readonly renderer: ArenaRenderer;
-  private readonly keyboard = new Keyboard();
-  private readonly stick: TouchStick;
+  /** The controls; null for a spectator. */
+  private readonly keyboard: Keyboard | null;
+  private readonly stick: TouchStick | null;
   private readonly scoreboard: Scoreboard;
   private readonly offs: Array<() => void> = [];
   private lastPanel = 0;
 
   constructor(ctx: GameContext) {
-    const room = ctx.room as Room<ArenaInput, never>;
+    const room = ctx.room as Room<ArenaInput, never> | Spectator;
+    const playing = room instanceof Room;
     const canvas = el("canvas", {
       id: "arena",
       class: "game-canvas",
@@ -36,13 +39,14 @@ export class ArenaView implements GameView {
       "data-testid": "arena-canvas",
     });
     this.root = el("div", { class: "stage-fill" }, canvas);
-    this.stick = new TouchStick(this.root);
+    this.keyboard = playing ? new Keyboard() : null;
+    this.stick = playing ? new TouchStick(this.root) : null;
     this.renderer = new ArenaRenderer(canvas);
     this.game = new ArenaGame(room, { interpolationDelayMs: ctx.interpolationDelayMs });
     this.scoreboard = new Scoreboard(ctx.room);
     this.panel = this.scoreboard.root;
     this.offs.push(
-      room.on("event", (e) => {
+      ctx.room.on("event", (e) => {
         // Everyone gets every pickup; only the own ones are news.
         if (e.name === "pickup" && typeof e.payload === "object" && e.payload !== null && !Array.isArray(e.payload)) {
           const p = e.payload as Record<string, unknown>;
@@ -65,11 +69,12 @@ export class ArenaView implements GameView {
   dispose(): void {
     for (const off of this.offs) off();
     this.game.dispose();
-    this.keyboard.dispose();
-    this.stick.element.remove();
+    this.keyboard?.dispose();
+    this.stick?.element.remove();
   }
 
   private direction(): Direction {
+    if (!this.keyboard || !this.stick) return [0, 0];
     const k = this.keyboard.direction();
     return k[0] !== 0 || k[1] !== 0 ? k : this.stick.direction();
   }

@@ -1,5 +1,5 @@
 /** The arena's players by score, from the roster and the replica's `player` entities. */
-import type { Room } from "@tickroom/client";
+import type { RoomFeed } from "@tickroom/client";
 import { colorOf } from "../../ui/colors";
 import { el } from "../../ui/dom";
 import type { PlayerFields } from "./rules";
@@ -9,7 +9,7 @@ export class Scoreboard {
   private readonly list: HTMLOListElement;
   private last = "";
 
-  constructor(private readonly room: Room) {
+  constructor(private readonly room: RoomFeed) {
     this.list = el("ol", { class: "scores", id: "scoreboard", "data-testid": "scoreboard" });
     this.root = el("div", { class: "panel" }, el("h3", {}, "Scoreboard"), this.list);
   }

@@ -7,8 +7,11 @@
  * Keyboard: digits pick a card of the hand (1 = leftmost), arrows move the selection, Enter
  * plays it, `d` draws; with the suit chooser open, 1-4 choose a suit and Escape cancels. Every
  * control is a button, so tapping works on touch screens.
+ *
+ * A spectator sees the table, the seats with their card counts, the turn and the log, and no
+ * hand (the server never sends a spectator anyone's cards), no buttons and no keys.
  */
-import { CommandLost, CommandRefused, type Room } from "@tickroom/client";
+import { CommandLost, CommandRefused, Room, type RoomFeed, type Spectator } from "@tickroom/client";
 import { colorOf } from "../../ui/colors";
 import { el } from "../../ui/dom";
 import type { GameContext, GameView } from "../GameModule";
@@ -44,7 +47,10 @@ const isTextField = (t: EventTarget | null): boolean =>
 export class CardsView implements GameView {
   readonly root: HTMLElement;
   readonly panel: HTMLElement;
-  private readonly room: Room<never, CardsCommand>;
+  /** What the room sends, for a player and a spectator alike. */
+  private readonly room: RoomFeed;
+  /** The player's seat, which commands go to; null for a spectator. */
+  private readonly seat: Room<never, CardsCommand> | null;
   private readonly top = el("div", { class: "card big", "data-testid": "top-card" });
   private readonly follow = el("div", { class: "follow", "data-testid": "suit-to-follow" });
   private readonly stock = el("div", { class: "stock", "data-testid": "stock-count" });
@@ -67,7 +73,10 @@ export class CardsView implements GameView {
   private handKey = "";
 
   constructor(private readonly ctx: GameContext) {
-    this.room = ctx.room as Room<never, CardsCommand>;
+    const room = ctx.room as Room<never, CardsCommand> | Spectator;
+    this.room = room;
+    this.seat = room instanceof Room ? room : null;
+    const playing = this.seat !== null;
     this.startButton = el(
       "button",
       { class: "primary", "data-testid": "start-button", onclick: () => this.send({ type: "start" }) },
@@ -96,12 +105,16 @@ export class CardsView implements GameView {
       this.banner,
       el("div", { class: "pile" }, el("div", { class: "pile-top" }, this.top, this.follow), this.stock),
       this.turn,
-      el("div", { class: "table-actions" }, this.startButton, this.drawButton),
-      this.chooser,
-      this.message,
-      el("h3", {}, "Your hand"),
-      this.hand,
-      el("p", { class: "help" }, "Digits or arrows + Enter to play, d to draw; tap a card on touch screens."),
+      ...(playing
+        ? [
+            el("div", { class: "table-actions" }, this.startButton, this.drawButton),
+            this.chooser,
+            this.message,
+            el("h3", {}, "Your hand"),
+            this.hand,
+            el("p", { class: "help" }, "Digits or arrows + Enter to play, d to draw; tap a card on touch screens."),
+          ]
+        : []),
     );
     this.panel = el(
       "div",
@@ -111,10 +124,12 @@ export class CardsView implements GameView {
       el("h3", {}, "Table log"),
       this.log,
     );
-    const keydown = (e: KeyboardEvent): void => this.onKey(e);
-    window.addEventListener("keydown", keydown);
+    if (playing) {
+      const keydown = (e: KeyboardEvent): void => this.onKey(e);
+      window.addEventListener("keydown", keydown);
+      this.offs.push(() => window.removeEventListener("keydown", keydown));
+    }
     this.offs.push(
-      () => window.removeEventListener("keydown", keydown),
       this.room.on("state", () => {
         this.stateAt = performance.now();
         this.render();
@@ -233,17 +248,17 @@ export class CardsView implements GameView {
 
   private renderTurn(): void {
     const table = this.table();
-    const seat = this.room.seat;
     let text: string;
     if (!table || table.phase === "waiting") {
-      text = `Waiting for players: ${this.room.roster.length} seated. Anyone can press Start (at least 2).`;
+      const start = this.seat ? " Anyone can press Start (at least 2)." : "";
+      text = `Waiting for players: ${this.room.roster.length} seated.${start}`;
     } else if (table.phase === "finished") {
       text = "Game over.";
     } else {
       const left = remainingSeconds(
         table.deadline,
         this.room.replica.tick ?? 0,
-        seat?.tickRate ?? 10,
+        this.room.info?.tickRate ?? 10,
         performance.now() - this.stateAt,
       );
       const whose = this.myTurn(table) ? "Your turn" : `${this.nameOf(table.turn)}'s turn`;
@@ -281,9 +296,10 @@ export class CardsView implements GameView {
 
   /** Sends a command; a refusal (or a lost connection) is shown as the message. */
   private send(command: CardsCommand): void {
+    if (!this.seat) return;
     this.message.textContent = "";
     this.message.classList.remove("refused");
-    this.room.command(command).then(
+    this.seat.command(command).then(
       () => undefined,
       (e: unknown) => {
         if (e instanceof CommandRefused) {

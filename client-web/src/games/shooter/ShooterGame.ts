@@ -3,8 +3,18 @@
  * predicts the own ship (the `ship` whose `owner` is this seat's player), interpolation of the
  * other ships and the bullets, the hit counters from events, and what to draw each frame. The
  * map's size comes from the room's `map` entity (the default until the first state shows it).
+ * For a spectator it sends and predicts nothing, and the camera follows the first ship it sees.
  */
-import { FixedStep, Interpolation, Prediction, type Room, type RosterEntry, type Value } from "@tickroom/client";
+import {
+  FixedStep,
+  Interpolation,
+  Prediction,
+  Room,
+  type RoomFeed,
+  type RosterEntry,
+  type Spectator,
+  type Value,
+} from "@tickroom/client";
 import {
   DEFAULT_MAP_SIZE,
   NO_INPUT,
@@ -59,6 +69,13 @@ const field = (payload: Value, key: string): number | null => {
   return typeof v === "number" ? v : null;
 };
 
+/** The item with the least key, or undefined for none. */
+function minBy<T>(items: readonly T[], key: (item: T) => number): T | undefined {
+  let best: T | undefined;
+  for (const item of items) if (best === undefined || key(item) < key(best)) best = item;
+  return best;
+}
+
 export class ShooterGame {
   readonly prediction: Prediction<Position, ShooterInput>;
   readonly ships: Interpolation<ShipState>;
@@ -73,13 +90,19 @@ export class ShooterGame {
   private aim = 0;
   private names = new Map<number, RosterEntry>();
   private readonly offs: Array<() => void>;
+  /** The player's seat, which inputs go to; null for a spectator. */
+  private readonly seat: Room<ShooterInput, never> | null;
+  /** What the room sends, for a player and a spectator alike. */
+  private readonly room: RoomFeed;
 
   constructor(
-    readonly room: Room<ShooterInput, never>,
+    room: Room<ShooterInput, never> | Spectator,
     options: { interpolationDelayMs?: number } = {},
     now: () => number = () => performance.now(),
   ) {
-    const tickRate = room.seat?.tickRate ?? 30;
+    this.room = room;
+    this.seat = room instanceof Room ? room : null;
+    const tickRate = room.info?.tickRate ?? 30;
     this.clock = new FixedStep(1000 / tickRate);
     const tickMs = this.clock.tickMs;
     const delayMs = options.interpolationDelayMs ?? 100;
@@ -89,16 +112,16 @@ export class ShooterGame {
     this.bullets = new Interpolation(tickMs, { delayMs, snapDistance: 200 });
     this.names = new Map(room.roster.map((p) => [p.player, p]));
     this.offs = [
-      room.on("welcome", ({ seat }) => {
-        this.clock.tickMs = 1000 / seat.tickRate;
+      this.room.on("welcome", ({ info }) => {
+        this.clock.tickMs = 1000 / info.tickRate;
         this.prediction.reset();
         this.ships.reset(this.clock.tickMs);
         this.bullets.reset(this.clock.tickMs);
         this.lastSent = NO_INPUT;
       }),
-      room.on("state", ({ tick }) => this.onState(tick, now())),
-      room.on("roster", (players) => (this.names = new Map(players.map((p) => [p.player, p])))),
-      room.on("event", (e) => this.onEvent(e.name, e.payload)),
+      this.room.on("state", ({ tick }) => this.onState(tick, now())),
+      this.room.on("roster", (players) => (this.names = new Map(players.map((p) => [p.player, p])))),
+      this.room.on("event", (e) => this.onEvent(e.name, e.payload)),
     ];
     if (room.replica.tick !== null) this.onState(room.replica.tick, now());
   }
@@ -138,8 +161,8 @@ export class ShooterGame {
   /** Stops moving and firing now (the page lost focus: it runs no frames while hidden). */
   release(): void {
     const stop: ShooterInput = [0, 0, this.aim, false];
-    if (sameInput(this.lastSent, stop)) return;
-    const seq = this.room.sendInput(stop);
+    if (this.seat === null || sameInput(this.lastSent, stop)) return;
+    const seq = this.seat.sendInput(stop);
     if (seq !== null) {
       this.lastSent = stop;
       this.prediction.applyInput(seq, stop);
@@ -148,8 +171,8 @@ export class ShooterGame {
 
   private localTick(input: ShooterInput): void {
     const active = input[0] !== 0 || input[1] !== 0 || input[3];
-    if (active || !sameInput(input, this.lastSent)) {
-      const seq = this.room.sendInput(input);
+    if (this.seat !== null && (active || !sameInput(input, this.lastSent))) {
+      const seq = this.seat.sendInput(input);
       if (seq !== null) {
         this.lastSent = input;
         this.prediction.applyInput(seq, input);
@@ -211,11 +234,12 @@ export class ShooterGame {
       };
       (self ? ownSprite : sprites).push(sprite);
     }
-    const self = ownSprite[0];
+    // A spectator has no ship of its own: the camera follows the ship of the lowest id it sees.
+    const followed = ownSprite[0] ?? (this.seat === null ? minBy(sprites, (s) => s.id) : undefined);
     const centre = this.mapSize / 2;
     return {
       mapSize: this.mapSize,
-      camera: self ? { x: self.x, y: self.y } : { x: centre, y: centre },
+      camera: followed ? { x: followed.x, y: followed.y } : { x: centre, y: centre },
       // The own ship last, on top.
       ships: [...sprites, ...ownSprite],
       bullets: [...this.bullets.sample(nowMs).values()],

@@ -66,6 +66,7 @@ const errorWords: Record<number, string> = {
   [ErrorCode.IpLimit]: "Your address has too many rooms or seats on this server; try again later.",
   [ErrorCode.Unavailable]: "The server cannot place you in a room right now; try again in a moment.",
   [ErrorCode.RoomLost]: "That room is gone: the server it ran on stopped.",
+  [ErrorCode.SpectatorsFull]: "That room has as many spectators as it takes.",
 };
 
 /** A sentence for a server Error message, with the server's message when it sent one. */

@@ -283,6 +283,21 @@ export function decodeServer(frame: ArrayBuffer | Uint8Array): ServerMessage {
         throw e;
       }
     }
+    case ServerTag.Watching: {
+      const f = new Fields(m, "Watching", 6);
+      const room = f.uint("room", U32);
+      const game = f.str("game");
+      const tickRate = f.uint("tick_rate", U16);
+      const onChange = f.bool("on_change");
+      const tick = f.uint("tick");
+      const rawKinds = f.array("kinds");
+      try {
+        return { type: "watching", room, game, tickRate, onChange, tick, kinds: parseKinds(rawKinds) };
+      } catch (e) {
+        if (e instanceof SchemaError) throw new CodecError(`Watching.kinds: ${e.message}`);
+        throw e;
+      }
+    }
     case ServerTag.Snapshot: {
       const f = new Fields(m, "Snapshot", 4);
       const tick = f.uint("tick");
@@ -377,6 +392,10 @@ export function decodeClient(frame: ArrayBuffer | Uint8Array): ClientMessage {
       const f = new Fields(m, "Command", 2);
       return { type: "command", id: f.uint("id", U32), command: f.value("command") };
     }
+    case ClientTag.Watch: {
+      const f = new Fields(m, "Watch", 2);
+      return { type: "watch", version: f.uint("version", U16), room: f.uint("room", U32) };
+    }
     default:
       throw new CodecError(`unknown client message tag ${JSON.stringify(tag)}`);
   }
@@ -411,6 +430,8 @@ export function clientToWire(msg: ClientMessage): unknown[] {
       return [ClientTag.Resync];
     case "command":
       return [ClientTag.Command, msg.id, msg.command];
+    case "watch":
+      return [ClientTag.Watch, msg.version, msg.room];
   }
 }
 
@@ -442,6 +463,8 @@ export function serverToWire(msg: ServerMessage): unknown[] {
         msg.token,
         kindsToWire(msg.kinds),
       ];
+    case "watching":
+      return [ServerTag.Watching, msg.room, msg.game, msg.tickRate, msg.onChange, msg.tick, kindsToWire(msg.kinds)];
     case "snapshot":
       return [
         ServerTag.Snapshot,

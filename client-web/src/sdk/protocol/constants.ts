@@ -3,7 +3,7 @@
  * limits. Kept in one module so the codec, the connection and the apps agree on them.
  */
 
-/** The protocol version sent in every Join; the server closes with 4004 on any other. */
+/** The protocol version sent in every Join and Watch; the server closes with 4004 on any other. */
 export const PROTOCOL_VERSION = 2;
 
 /** The WebSocket subprotocol a client must offer; the server echoes it. */
@@ -27,6 +27,8 @@ export const ClientTag = {
   Leave: 4,
   Resync: 5,
   Command: 6,
+  /** Watch a room as a spectator (no seat, no inputs). */
+  Watch: 7,
 } as const;
 export type ClientTag = (typeof ClientTag)[keyof typeof ClientTag];
 
@@ -43,6 +45,8 @@ export const ServerTag = {
   Ended: 8,
   /** Cluster mode: continue the join on another node. */
   Redirect: 9,
+  /** The answer to an accepted Watch, in place of Welcome. */
+  Watching: 10,
 } as const;
 export type ServerTag = (typeof ServerTag)[keyof typeof ServerTag];
 
@@ -81,6 +85,11 @@ export const ErrorCode = {
    * stopped; the room is gone.
    */
   RoomLost: 12,
+  /**
+   * A Watch found the room at its spectator limit (the server's `--max-spectators`, or fewer if
+   * the game says so; a game that takes no spectators is always full). The connection stays open.
+   */
+  SpectatorsFull: 13,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -112,7 +121,7 @@ export const CloseCode = {
   IdleTimeout: 4003,
   /** The join's protocol version is not 2. */
   VersionMismatch: 4004,
-  /** A message not allowed in the connection's state. */
+  /** A message not allowed in the connection's state (e.g. an input or chat line from a spectator). */
   NotAllowed: 4005,
   /** Cluster mode: sent right after a Redirect; the join continues on the node it names. */
   Redirected: 4006,

@@ -37,7 +37,13 @@ export type ClientMessage =
   | { readonly type: "chat"; readonly text: string }
   | { readonly type: "leave" }
   | { readonly type: "resync" }
-  | { readonly type: "command"; readonly id: number; readonly command: Value };
+  | { readonly type: "command"; readonly id: number; readonly command: Value }
+  | {
+      /** Watch a room as a spectator: no seat, no inputs, commands or chat. */
+      readonly type: "watch";
+      readonly version: number;
+      readonly room: number;
+    };
 
 /** `id, kind, mask, v…`: an entity entering the client's view; absent fields have their default. */
 export interface AddedRecord {
@@ -130,11 +136,27 @@ export type ServerMessage =
   | { readonly type: "commandResult"; readonly id: number; readonly refusal: Refusal | null }
   | { readonly type: "ended"; readonly result: Value }
   | {
-      /** Cluster mode, only as the answer to a Join: send the same Join to `url` (the server closes with 4006). */
+      /**
+       * The answer to an accepted Watch, in place of a Welcome: Welcome's fields without player
+       * and token (a spectator has no seat to resume).
+       */
+      readonly type: "watching";
+      readonly room: number;
+      readonly game: string;
+      readonly tickRate: number;
+      readonly onChange: boolean;
+      readonly tick: number;
+      readonly kinds: readonly KindSchema[];
+    }
+  | {
+      /**
+       * Cluster mode, only as the answer to a Join or a Watch: send the same Join (or Watch) to
+       * `url` (the server closes with 4006).
+       */
       readonly type: "redirect";
       /** The node's full WebSocket URL (`ws://` or `wss://`, path included). */
       readonly url: string;
-      /** The seat ticket to send as the Join's tenth element; null for a reconnect (send the token again). */
+      /** The seat ticket to send as the Join's tenth element; null for a reconnect (send the token again) and a Watch. */
       readonly ticket: string | null;
     };
 
