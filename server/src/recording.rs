@@ -14,7 +14,7 @@
 //! killed, or the room is still writing) ends inside a value, which the reader reports with
 //! the offset of the incomplete record rather than as a corrupt file.
 
-use crate::game::{GameInfo, Interest, TickPolicy};
+use crate::game::{AckAudience, GameInfo, Interest, TickPolicy};
 use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -49,6 +49,8 @@ pub struct RecordedInfo {
     pub interest: Option<(f32, u32)>,
     /// Spectators the room took at most (0: nobody may watch it, nor its replay).
     pub spectators: u32,
+    /// Each player got only its own input ack (`AckAudience::OwnPlayer`), not everyone's.
+    pub own_acks: bool,
 }
 
 impl From<GameInfo> for RecordedInfo {
@@ -62,6 +64,7 @@ impl From<GameInfo> for RecordedInfo {
             },
             interest: info.interest.map(|i| (i.cell_size, i.radius)),
             spectators: info.spectators,
+            own_acks: info.acks == AckAudience::OwnPlayer,
         }
     }
 }
@@ -81,6 +84,11 @@ impl From<RecordedInfo> for GameInfo {
                 .interest
                 .map(|(cell_size, radius)| Interest { cell_size, radius }),
             spectators: info.spectators,
+            acks: if info.own_acks {
+                AckAudience::OwnPlayer
+            } else {
+                AckAudience::Everyone
+            },
         }
     }
 }
@@ -726,6 +734,7 @@ mod tests {
                 keepalive_secs: Some(5),
                 interest: Some((100.0, 1)),
                 spectators: 4,
+                own_acks: false,
             },
             event_ticks: 12,
             max_message_size: 65536,
@@ -904,11 +913,18 @@ mod tests {
                 radius: 1,
             }),
             spectators: 7,
+            acks: AckAudience::OwnPlayer,
         };
         let back: GameInfo = RecordedInfo::from(info).into();
         assert_eq!(
-            (back.capacity, back.tick, back.interest, back.spectators),
-            (3, info.tick, info.interest, 7)
+            (
+                back.capacity,
+                back.tick,
+                back.interest,
+                back.spectators,
+                back.acks
+            ),
+            (3, info.tick, info.interest, 7, AckAudience::OwnPlayer)
         );
     }
 }

@@ -381,6 +381,7 @@ mod tests {
                 tick: TickPolicy::Fixed { hz: 10 },
                 interest: None,
                 spectators: 2,
+                acks: crate::game::AckAudience::Everyone,
             }
         }
 
