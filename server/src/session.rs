@@ -685,15 +685,8 @@ impl Session {
                 token,
                 ticket,
             } => {
-                if version != PROTOCOL_VERSION {
-                    let reason = format!(
-                        "protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"
-                    );
-                    self.error(ErrorCode::VersionMismatch, &reason, ctx);
-                    return self.close(CloseCode::VersionMismatch, &reason, ctx);
-                }
-                if !matches!(self.phase, Phase::Lobby) {
-                    return self.close(CloseCode::NotAllowed, "already in a room or joining", ctx);
+                if !self.may_enter(version, ctx) {
+                    return;
                 }
                 let target = match (room, create) {
                     (Some(id), _) => Target::Room(id),
@@ -785,25 +778,34 @@ impl Session {
                 self.close(CloseCode::Normal, "left", ctx);
             }
             ClientMsg::Watch { version, room } => {
-                if version != PROTOCOL_VERSION {
-                    let reason = format!(
-                        "protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"
-                    );
-                    self.error(ErrorCode::VersionMismatch, &reason, ctx);
-                    return self.close(CloseCode::VersionMismatch, &reason, ctx);
-                }
-                if !matches!(self.phase, Phase::Lobby) {
-                    return self.close(
-                        CloseCode::NotAllowed,
-                        "already in a room, watching, or joining",
-                        ctx,
-                    );
+                if !self.may_enter(version, ctx) {
+                    return;
                 }
                 self.phase = Phase::Joining;
                 let conn = self.connection(ctx);
                 self.state.lobby.do_send(WatchRequest { room, conn });
             }
         }
+    }
+
+    /// Whether a Join or Watch of protocol `version` may go on: the version is this server's
+    /// (else `Error` and close 4004) and the connection is in no room, watching none, and has no
+    /// join or watch on its way (else close 4005).
+    fn may_enter(&mut self, version: u16, ctx: &mut ws::WebsocketContext<Self>) -> bool {
+        if version != PROTOCOL_VERSION {
+            let reason = format!(
+                "protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"
+            );
+            self.error(ErrorCode::VersionMismatch, &reason, ctx);
+            self.close(CloseCode::VersionMismatch, &reason, ctx);
+            return false;
+        }
+        if !matches!(self.phase, Phase::Lobby) {
+            let reason = "already in a room, watching, or joining";
+            self.close(CloseCode::NotAllowed, reason, ctx);
+            return false;
+        }
+        true
     }
 
     /// Appends a continuation fragment, enforcing the message limit on the reassembled size

@@ -497,27 +497,7 @@ fn a_big_rooms_kills_stay_local() {
     b.fly_to(3, (3900.0, 3900.0)); // Far away, in cell (7, 7).
     b.fly_to(1, (300.0, 500.0));
     b.fly_to(2, (500.0, 500.0));
-    let mut kills: BTreeMap<u32, Vec<Kill>> = BTreeMap::new();
-    for _ in 0..120 {
-        b.input(
-            1,
-            ShooterInput {
-                aim: 0,
-                fire: true,
-                ..ShooterInput::default()
-            },
-        );
-        b.tick();
-        for p in 1..=3 {
-            kills
-                .entry(p)
-                .or_default()
-                .extend(b.events::<Kill>(p, "kill"));
-        }
-        if !kills[&2].is_empty() {
-            break;
-        }
-    }
+    let kills = fire_until_dead(&mut b, 1, 2, 120);
     let kill = Kill {
         victim: 2,
         killer: 1,
@@ -531,10 +511,29 @@ fn a_big_rooms_kills_stay_local() {
     b.fly_to(1, (290.0, 750.0)); // Cell (0, 1).
     b.fly_to(2, (990.0, 750.0)); // Cell (1, 1)... moved on to (2, 1) below.
     b.fly_to(2, (1010.0, 750.0));
-    let mut told = Vec::new();
-    for _ in 0..400 {
+    let kills = fire_until_dead(&mut b, 1, 2, 400);
+    assert_eq!(b.own(2, "alive"), 0, "the far shots killed");
+    assert_eq!(
+        kills[&1],
+        [Kill {
+            victim: 2,
+            killer: 1
+        }]
+    );
+}
+
+/// `shooter` fires along +x every tick until `target` is down (at most `ticks` ticks); the
+/// `kill` events each client received meanwhile.
+fn fire_until_dead(
+    b: &mut Battle,
+    shooter: u32,
+    target: u32,
+    ticks: u32,
+) -> BTreeMap<u32, Vec<Kill>> {
+    let mut kills: BTreeMap<u32, Vec<Kill>> = BTreeMap::new();
+    for _ in 0..ticks {
         b.input(
-            1,
+            shooter,
             ShooterInput {
                 aim: 0,
                 fire: true,
@@ -542,17 +541,16 @@ fn a_big_rooms_kills_stay_local() {
             },
         );
         b.tick();
-        told.extend(b.events::<Kill>(1, "kill"));
-        if b.own(2, "alive") == 0 {
+        let players: Vec<u32> = b.clients.keys().copied().collect();
+        for p in players {
+            kills
+                .entry(p)
+                .or_default()
+                .extend(b.events::<Kill>(p, "kill"));
+        }
+        if b.own(target, "alive") == 0 {
             break;
         }
     }
-    assert_eq!(b.own(2, "alive"), 0, "the far shots killed");
-    assert_eq!(
-        told,
-        [Kill {
-            victim: 2,
-            killer: 1
-        }]
-    );
+    kills
 }
