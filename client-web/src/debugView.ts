@@ -60,7 +60,7 @@ export function installDebugView(app: App): void {
       };
     },
     toScreen(x, y) {
-      return app.screen?.view.toScreen?.(x, y) ?? null;
+      return (app.screen?.view ?? app.replay?.view)?.toScreen?.(x, y) ?? null;
     },
   };
 }

@@ -285,6 +285,114 @@ async fn sigterm_closes_clients_with_1001_and_exits_zero() {
     assert!(status.success(), "exit status {status}");
 }
 
+/// Runs `tickroom-server replay FILE [--verify]`: exit code, stdout, stderr.
+fn replay_command(file: &std::path::Path, verify: bool) -> (Option<i32>, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tickroom-server"));
+    command.arg("replay").arg(file);
+    if verify {
+        command.arg("--verify");
+    }
+    let out = command.output().expect("the binary runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `--record` and `replay --verify` on the real binary: an arena room recorded by the server
+/// verifies (exit 0); with one input byte changed it fails naming the tick (exit 1); cut short
+/// it is verified up to the cut and reported (exit 2); another file is refused (exit 2).
+#[tokio::test]
+async fn replay_verify_checks_a_recorded_room() {
+    let dir = std::env::temp_dir().join(format!("tickroom-process-replay-{}", std::process::id()));
+    // A leftover of an earlier run with the same pid, if any.
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let server = Server::start(&[
+        "--record",
+        &dir_arg,
+        "--record-hash-every",
+        "5",
+        "--empty-room-grace",
+        "0.1",
+    ]);
+    let mut player = join(&server.url()).await;
+    for seq in 1..=40u32 {
+        let dy = i64::from(seq % 3) - 1;
+        let input = Value::Array(vec![1.into(), dy.into()]);
+        let msg = ClientMsg::Input {
+            seq: tickroom_shared::InputSeq(seq),
+            input,
+        };
+        player.send(&msg).await.expect("send");
+        // One input per tick: wait for the next message (a Delta every tick in arena).
+        tokio::time::timeout(PATIENCE, player.recv())
+            .await
+            .expect("a tick in time")
+            .expect("ok");
+    }
+    // The last input stays in force: ten more ticks before leaving, so hashes see its effect.
+    for _ in 0..10 {
+        tokio::time::timeout(PATIENCE, player.recv())
+            .await
+            .expect("a tick in time")
+            .expect("ok");
+    }
+    player.send(&ClientMsg::Leave).await.expect("send");
+    let recording = || {
+        std::fs::read_dir(&dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "trec"))
+    };
+    let mut file = None;
+    server.wait_until("the room's recording is finished", |_| {
+        file = recording();
+        file.as_ref()
+            .is_some_and(|f| replay_command(f, false).1.contains("; closed"))
+    });
+    let file = file.expect("found");
+    let (code, out, err) = replay_command(&file, true);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("verified: arena room 1, "), "{out}");
+
+    // The last input, `[1, 40, [1, 0]]` in the file, in force for ten ticks: its dx 1 becomes
+    // -1. (An earlier one may be replaced by the next within the same tick, and change nothing.)
+    let bytes = std::fs::read(&file).expect("read");
+    let input_40 = [0x93, 0x01, 40, 0x92, 0x01];
+    let at = bytes
+        .windows(input_40.len())
+        .position(|w| w == input_40)
+        .expect("input 40 is recorded");
+    let mut tampered = bytes.clone();
+    tampered[at + 4] = 0xff;
+    let changed = dir.join("changed.trec");
+    std::fs::write(&changed, &tampered).expect("write");
+    let (code, out, err) = replay_command(&changed, true);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(err.contains("the replayed state differs"), "{err}");
+
+    // The last entry (the room's end) cut in the middle.
+    let cut = dir.join("cut.trec");
+    std::fs::write(&cut, &bytes[..bytes.len() - 2]).expect("write");
+    let (code, out, err) = replay_command(&cut, true);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("verified up to tick") && err.contains("ends mid-record"),
+        "{err}"
+    );
+
+    let other = dir.join("other.trec");
+    std::fs::write(&other, b"{\"hello\": 1}").expect("write");
+    let (code, _, err) = replay_command(&other, true);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a tickroom recording"), "{err}");
+    // Removed only when the test passed, so a failure leaves the files to look at.
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// 1,000 join-and-disconnect cycles (half leave cleanly, half just drop the socket) leave no
 /// session, no room and no file descriptor behind.
 #[tokio::test]

@@ -97,6 +97,19 @@ pub struct Config {
     #[arg(long, env = "TICKROOM_SEED")]
     pub seed: Option<u64>,
 
+    /// Record every room into this folder (created if needed): one file per room with its seed,
+    /// joins, leaves, inputs, commands and state hashes, which `tickroom-server replay FILE
+    /// --verify` re-simulates and `/api/replays` serves for playback. Default: unset, no
+    /// recording.
+    #[arg(long, env = "TICKROOM_RECORD")]
+    pub record: Option<PathBuf>,
+
+    /// Ticks between the state hashes a recording carries (each hash covers the whole
+    /// replicated state; `replay --verify` checks every one).
+    #[arg(long, env = "TICKROOM_RECORD_HASH_EVERY", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub record_hash_every: u64,
+
     /// Folder with a built web client to serve at `/` instead of the one compiled into the
     /// binary, e.g. `client-web/dist` while working on the client (no rebuild of the server
     /// needed). Default: unset, the embedded client (or a placeholder page if there is none).

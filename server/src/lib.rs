@@ -13,6 +13,9 @@
 //! - [`world`]: the entities a game changes, plus its events, views and room control.
 //! - [`replication`]: world to per-scope segments, encoded once, assembled per member.
 //! - [`sim`]: one room's simulation without I/O or clocks (inputs, commands, step, replication).
+//! - [`recording`]: a room's recording (`--record`): the file format, the journal a recorded
+//!   simulation writes, the reader; [`replay`]: re-simulating a recording, to check its state
+//!   hashes or to build a spectator's playback (pure, like [`sim`]).
 //! - [`membership`]: the seat policy (snapshots, skips, slow kicks, held seats) as pure code.
 //! - [`registry`]: [`Games`], type-erased room factories.
 //! - [`inbox`]: a room's inputs and commands for its next tick, posted without waking it.
@@ -27,6 +30,8 @@
 //! - [`admission`]: who may upgrade: handshake, subprotocol, origin, connection caps (also as
 //!   the file-descriptor limit allows).
 //! - [`budget`]: what one client address may hold (rooms, room creations, seats), as pure code.
+//! - [`archive`]: the `--record` folder over HTTP: the recordings listed, and each one's
+//!   playback stream for the web client.
 //! - [`api`]: the other HTTP endpoints, cached; the operator views and who may read them.
 //! - [`monitor`]: the `Monitor` actor: the server sampled once a second, five minutes of
 //!   history, the admin page's live updates; [`admin`]: the admin page's endpoints (stream,
@@ -51,6 +56,7 @@ pub mod admin;
 pub mod admission;
 pub mod agones;
 pub mod api;
+pub mod archive;
 pub mod budget;
 pub mod cluster;
 pub mod config;
@@ -62,7 +68,9 @@ pub mod lobby;
 pub mod membership;
 pub mod messages;
 pub mod monitor;
+pub mod recording;
 pub mod registry;
+pub mod replay;
 pub mod replicate;
 pub mod replication;
 pub mod room;
@@ -117,6 +125,8 @@ pub struct AppState {
     pub cluster: Option<(String, Addr<cluster::ClusterNode>)>,
     /// Samples the server for the admin page.
     pub monitor: Addr<monitor::Monitor>,
+    /// The `--record` folder as `/api/replays` serves it.
+    pub archive: archive::Archive,
     next_connection: AtomicU64,
 }
 
@@ -236,6 +246,7 @@ async fn serve(
         caches: api::Caches::default(),
         cluster,
         monitor,
+        archive: archive::Archive::new(config.record.clone()),
         next_connection: AtomicU64::new(1),
     });
     // Every TCP connection, WebSocket or not: shutdown keeps listening until they are gone.
@@ -250,6 +261,8 @@ async fn serve(
             .route("/api/rooms", web::get().to(api::rooms))
             .route("/api/stats", web::get().to(api::stats))
             .route("/api/info", web::get().to(api::info))
+            .route("/api/replays", web::get().to(archive::index))
+            .route("/api/replays/{name}", web::get().to(archive::playback))
             .route("/metrics", web::get().to(api::metrics))
             .route("/api/admin/stream", web::get().to(admin::stream))
             .route("/api/admin/rooms/{id}", web::get().to(admin::room))

@@ -4,6 +4,8 @@
 use crate::config::Config;
 use crate::game::{Game, GameInfo, Refusal};
 use crate::messages::{CloseRoom, Join, OperatorHandles, RoomEvent, Watch};
+use crate::recording::{Header, Recording, RecordingFile};
+use crate::replay::{PlaybackLimits, ReplayError, Verified};
 use crate::room::Room;
 use crate::sim::{kinds_of, Simulation};
 use crate::stats::Stats;
@@ -55,6 +57,15 @@ pub trait GameEntry: Send + Sync {
     /// Starts a room; refuses unreadable options. A panic in `Game::new` is caught here, on the
     /// caller's thread, so it cannot take down the other rooms of the room thread.
     fn start(&self, spec: RoomSpec) -> Result<RoomHandle, Refusal>;
+    /// Replays a recording of this game's room and checks its state hashes
+    /// ([`crate::replay::verify`]).
+    fn verify(&self, recording: &Recording<'_>) -> Result<Verified, ReplayError>;
+    /// Replays a recording into a spectator's playback stream ([`crate::replay::playback`]).
+    fn playback(
+        &self,
+        recording: &Recording<'_>,
+        limits: PlaybackLimits,
+    ) -> Result<Vec<u8>, ReplayError>;
 }
 
 struct Entry<G: Game> {
@@ -81,6 +92,7 @@ impl<G: Game> GameEntry for Entry<G> {
         let event_ticks =
             (spec.config.slow_client_timeout.as_secs_f64() * f64::from(info.tick.hz())) as u64 + 2;
         let options = spec.options;
+        let recorded_options = options.clone();
         let seed = spec.seed;
         let mut sim = std::panic::catch_unwind(move || {
             Simulation::<G>::new(options, seed, info, event_ticks)
@@ -90,6 +102,34 @@ impl<G: Game> GameEntry for Entry<G> {
             Refusal::new("game_failed", "the game failed to start a room")
         })??;
         let control = sim.take_control_change().unwrap_or_default();
+        if let Some(dir) = &spec.config.record {
+            let header = Header {
+                format: crate::recording::FORMAT.into(),
+                version: crate::recording::VERSION,
+                game: G::NAME.into(),
+                room: spec.id.0,
+                seed,
+                options: recorded_options,
+                info: info.into(),
+                event_ticks,
+                max_message_size: spec.config.max_message_size as u64,
+                hash_every: spec.config.record_hash_every,
+                started_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            };
+            // One file opened per room, on the lobby's thread: a moment, once per room.
+            match RecordingFile::create(dir, &header, spec.stats.clone()) {
+                Ok(file) => {
+                    tracing::debug!(path = %file.path().display(), "recording the room");
+                    sim.record(Box::new(file), header.hash_every);
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot record the room");
+                    spec.stats.recording_errors.inc();
+                }
+            }
+        }
         let RoomSpec {
             id,
             config,
@@ -111,6 +151,18 @@ impl<G: Game> GameEntry for Entry<G> {
             },
             control,
         })
+    }
+
+    fn verify(&self, recording: &Recording<'_>) -> Result<Verified, ReplayError> {
+        crate::replay::verify::<G>(recording)
+    }
+
+    fn playback(
+        &self,
+        recording: &Recording<'_>,
+        limits: PlaybackLimits,
+    ) -> Result<Vec<u8>, ReplayError> {
+        crate::replay::playback::<G>(recording, limits)
     }
 }
 

@@ -18,7 +18,7 @@
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::game::Game;
-use crate::inbox::{Inbox, Kind, Letter};
+use crate::inbox::{Inbox, Letter};
 use crate::membership::{deliver, Delivery, Seat, Verdict};
 use crate::messages::{
     CloseRoom, FromPlayer, FromSpectator, Inspect, Join, JoinRequest, Kick, MemberReport, Origin,
@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use tickroom_shared::{
-    ClientMsg, CloseCode, DecodeLimits, ErrorCode, PlayerId, RoomId, RosterEntry, ServerMsg, Tick,
+    CloseCode, DecodeLimits, ErrorCode, PlayerId, RoomId, RosterEntry, ServerMsg, Tick,
 };
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -104,9 +104,6 @@ enum Member {
     /// By connection id.
     Spectator(u64),
 }
-
-/// A client message with this game's input and command types.
-type GameMsg<G> = ClientMsg<<G as Game>::Input, <G as Game>::Command>;
 
 fn encode(msg: &ServerMsg) -> Bytes {
     match tickroom_shared::encode(msg) {
@@ -601,16 +598,9 @@ impl<G: Game> Room<G> {
             }
             self.bytes_in += letter.bytes.len() as u64;
             let player = letter.player;
-            let queued = match tickroom_shared::decode::<GameMsg<G>>(&letter.bytes, &self.limits) {
-                Ok(ClientMsg::Input { seq, input }) if letter.kind == Kind::Input => {
-                    self.guarded(|sim| sim.queue_typed_input(player, seq, input))
-                }
-                Ok(ClientMsg::Command { id, command }) if letter.kind == Kind::Command => {
-                    self.guarded(|sim| sim.queue_typed_command(player, id, command))
-                }
-                Ok(_) => Some(Err(Rejected::Undecodable("not an input or command".into()))),
-                Err(e) => Some(Err(Rejected::Undecodable(format!("{} {e}", G::NAME)))),
-            };
+            let limits = self.limits;
+            let queued =
+                self.guarded(|sim| sim.queue_message(player, letter.kind, &letter.bytes, &limits));
             self.rejected(player, queued);
         }
         self.spare = letters;
@@ -678,6 +668,7 @@ impl<G: Game> Actor for Room<G> {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        self.sim.finish_recording();
         self.stats.remove_room(self.id);
         tracing::debug!(room = %self.id, "room closed");
     }

@@ -2,12 +2,14 @@
 //! and replication. The room actor only adds timers, sockets and membership.
 
 use crate::game::{Ctx, Game, GameInfo, GameRng, Kinds, Refusal};
+use crate::inbox::Kind;
+use crate::recording::{Entry, Journal};
 use crate::replication::{spectator_visible, visible, Replication, ScopeKey};
 use crate::world::{named_value, Outbox, RoomControl, World};
 use bytes::Bytes;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
-use tickroom_shared::{InputSeq, KindSchema, PlayerId, Tick};
+use tickroom_shared::{ClientMsg, DecodeLimits, InputSeq, KindSchema, PlayerId, Tick};
 
 /// Why an input or command was not queued.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +59,8 @@ pub struct Simulation<G: Game> {
     seats: BTreeMap<PlayerId, Seat>,
     pending: Vec<Action<G>>,
     replication: Replication,
+    /// Where a recorded room's calls go, with the ticks between state hashes.
+    journal: Option<(Box<dyn Journal>, u64)>,
 }
 
 /// Decodes a game value the way rmp-serde decodes bytes (so an enum may be a plain string, as
@@ -128,6 +132,7 @@ impl<G: Game> Simulation<G> {
             seats: BTreeMap::new(),
             pending: Vec::new(),
             replication,
+            journal: None,
         })
     }
 
@@ -161,6 +166,42 @@ impl<G: Game> Simulation<G> {
         std::mem::take(&mut self.out.room.changed).then(|| self.out.room.clone())
     }
 
+    /// Records every call that changes this simulation from now on into `journal`, in call
+    /// order, with a state hash every `hash_every` ticks (see [`crate::recording`]). Replaying
+    /// the journal on a simulation created with the same arguments reproduces every state.
+    pub fn record(&mut self, journal: Box<dyn Journal>, hash_every: u64) {
+        self.journal = Some((journal, hash_every.max(1)));
+    }
+
+    /// Ends the recording, if any: its last entry, then the journal is finished and dropped.
+    pub fn finish_recording(&mut self) {
+        if let Some((mut journal, _)) = self.journal.take() {
+            journal.write(Entry::End { tick: self.tick });
+            journal.finish();
+        }
+    }
+
+    fn log(&mut self, entry: Entry<'_>) {
+        if let Some((journal, _)) = &mut self.journal {
+            journal.write(entry);
+        }
+    }
+
+    /// A hash of the whole replicated state after the last step: every entity of every scope
+    /// (id, kind, scope and field values, as a Snapshot encodes them) and the acks, hashed with
+    /// 64-bit FNV-1a, which is the same on every run and platform. Server-only fields
+    /// (`#[replicate(skip)]`) and the game's own struct are not covered: a divergence shows
+    /// once it reaches what clients see.
+    pub fn state_hash(&mut self) -> u64 {
+        use std::hash::Hasher as _;
+        let scopes = self.scopes();
+        // Events after this tick: none, so only the state is hashed.
+        let snapshot = self.replication.snapshot(&scopes, Some(self.tick));
+        let mut hasher = fnv::FnvHasher::default();
+        hasher.write(&snapshot);
+        hasher.finish()
+    }
+
     fn ctx(&mut self) -> (&mut G, Ctx<'_>) {
         (
             &mut self.game,
@@ -176,12 +217,14 @@ impl<G: Game> Simulation<G> {
 
     /// Asks the game whether `player` may take a seat.
     pub fn admit(&mut self, player: PlayerId, name: &str) -> Result<(), Refusal> {
+        self.log(Entry::Admit { player, name });
         let (game, ctx) = self.ctx();
         game.admit(player, name, &ctx)
     }
 
     /// Seats `player`; its entities appear in the next tick's state.
     pub fn join(&mut self, player: PlayerId, name: &str) {
+        self.log(Entry::Join { player, name });
         self.seats.insert(player, Seat::default());
         let (game, mut ctx) = self.ctx();
         game.join(player, name, &mut ctx);
@@ -189,6 +232,7 @@ impl<G: Game> Simulation<G> {
 
     /// Removes `player` and its queued actions.
     pub fn leave(&mut self, player: PlayerId) {
+        self.log(Entry::Leave { player });
         if self.seats.remove(&player).is_some() {
             self.pending.retain(|a| match a {
                 Action::Input(p, ..) | Action::Command(p, ..) => *p != player,
@@ -202,6 +246,7 @@ impl<G: Game> Simulation<G> {
     /// A new connection resumed `player`'s seat: its input numbering starts again at 1, so the
     /// ack restarts at 0 and queued inputs of the old connection are dropped.
     pub fn resume(&mut self, player: PlayerId) {
+        self.log(Entry::Resume { player });
         if let Some(seat) = self.seats.get_mut(&player) {
             *seat = Seat::default();
             self.pending
@@ -211,11 +256,38 @@ impl<G: Game> Simulation<G> {
 
     /// `player`'s connection dropped (the seat is held).
     pub fn disconnected(&mut self, player: PlayerId) {
+        self.log(Entry::Disconnected { player });
         if self.seats.contains_key(&player) {
             self.pending
                 .retain(|a| !matches!(a, Action::Input(p, ..) if *p == player));
             let (game, mut ctx) = self.ctx();
             game.disconnected(player, &mut ctx);
+        }
+    }
+
+    /// Decodes a client's `Input` or `Command` message (`kind` says which it must be) with the
+    /// game's types and queues it for the next tick. A recorded room records the message as
+    /// the client sent it, so a replay decodes exactly what the room decoded.
+    pub fn queue_message(
+        &mut self,
+        player: PlayerId,
+        kind: Kind,
+        message: &[u8],
+        limits: &DecodeLimits,
+    ) -> Result<(), Rejected> {
+        self.log(match kind {
+            Kind::Input => Entry::Input { player, message },
+            Kind::Command => Entry::Command { player, message },
+        });
+        match tickroom_shared::decode::<ClientMsg<G::Input, G::Command>>(message, limits) {
+            Ok(ClientMsg::Input { seq, input }) if kind == Kind::Input => {
+                self.queue_typed_input(player, seq, input)
+            }
+            Ok(ClientMsg::Command { id, command }) if kind == Kind::Command => {
+                self.queue_typed_command(player, id, command)
+            }
+            Ok(_) => Err(Rejected::Undecodable("not an input or command".into())),
+            Err(e) => Err(Rejected::Undecodable(format!("{} {e}", G::NAME))),
         }
     }
 
@@ -227,12 +299,24 @@ impl<G: Game> Simulation<G> {
         seq: InputSeq,
         input: rmpv::Value,
     ) -> Result<(), Rejected> {
+        if self.journal.is_some() {
+            let msg = ClientMsg::<_, ()>::Input { seq, input: &input };
+            // A value always encodes; had it not, there would be nothing to replay either.
+            if let Ok(message) = tickroom_shared::encode(&msg) {
+                self.log(Entry::Input {
+                    player,
+                    message: &message,
+                });
+            }
+        }
         let input: G::Input = from_value(&input)
             .map_err(|e| Rejected::Undecodable(format!("not a {} input: {e}", G::NAME)))?;
         self.queue_typed_input(player, seq, input)
     }
 
     /// Queues a decoded input for the next tick. Sequence numbers must increase per player.
+    /// Not recorded (a recording keeps the message's bytes): a recorded room queues through
+    /// [`Simulation::queue_message`] or [`Simulation::queue_input`].
     pub fn queue_typed_input(
         &mut self,
         player: PlayerId,
@@ -255,12 +339,26 @@ impl<G: Game> Simulation<G> {
         id: u32,
         command: rmpv::Value,
     ) -> Result<(), Rejected> {
+        if self.journal.is_some() {
+            let msg = ClientMsg::<(), _>::Command {
+                id,
+                command: &command,
+            };
+            // A value always encodes; had it not, there would be nothing to replay either.
+            if let Ok(message) = tickroom_shared::encode(&msg) {
+                self.log(Entry::Command {
+                    player,
+                    message: &message,
+                });
+            }
+        }
         let command: G::Command = from_value(&command)
             .map_err(|e| Rejected::Undecodable(format!("not a {} command: {e}", G::NAME)))?;
         self.queue_typed_command(player, id, command)
     }
 
-    /// Queues a decoded command for the next tick.
+    /// Queues a decoded command for the next tick. Not recorded, like
+    /// [`Simulation::queue_typed_input`].
     pub fn queue_typed_command(
         &mut self,
         player: PlayerId,
@@ -302,6 +400,13 @@ impl<G: Game> Simulation<G> {
         let events = std::mem::take(&mut self.out.events);
         outcome.changed = self.replication.step(tick, &self.world, events, &acks);
         outcome.ended = self.out.room.ended.take();
+        if let Some((journal, every)) = &mut self.journal {
+            journal.write(Entry::Step);
+            if tick.0.is_multiple_of(*every) {
+                let hash = self.state_hash();
+                self.log(Entry::Hash { tick, hash });
+            }
+        }
         outcome
     }
 

@@ -116,6 +116,8 @@ pub struct Stats {
     pub chat_limited: Counter,
     /// Chat lines a member missed because it could not take them for too long.
     pub chat_dropped: Counter,
+    /// Recordings stopped by a write error (`--record`; the room went on unrecorded).
+    pub recording_errors: Counter,
     /// Bodies of cached HTTP endpoints rebuilt, by endpoint.
     pub api_rebuilds: Family<EndpointLabels, Counter>,
     /// Operator requests refused (not loopback and no valid token).
@@ -190,6 +192,7 @@ impl Default for Stats {
             backlog_closes: Counter::default(),
             chat_limited: Counter::default(),
             chat_dropped: Counter::default(),
+            recording_errors: Counter::default(),
             api_rebuilds: Family::default(),
             api_refused: Counter::default(),
             max_connections: Gauge::default(),
@@ -372,6 +375,11 @@ impl Default for Stats {
             "chat_dropped",
             "Chat lines dropped for members that could not take them",
             s.chat_dropped.clone(),
+        );
+        s.registry.register(
+            "recording_errors",
+            "Room recordings stopped by a write error",
+            s.recording_errors.clone(),
         );
         s.registry.register(
             "api_rebuilds",

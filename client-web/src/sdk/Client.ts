@@ -21,13 +21,21 @@
  * with the same backoff, as there is no token to resume.
  */
 import { ConnectionClosedError, JoinError, TooManyRedirects } from "./errors";
-import { parseRoomListings, parseServerInfo, type RoomListing, type ServerInfo } from "./httpApi";
+import {
+  parseReplayListings,
+  parseRoomListings,
+  parseServerInfo,
+  type ReplayListing,
+  type RoomListing,
+  type ServerInfo,
+} from "./httpApi";
 import { attachConnection, endRoom, onDrop, showReconnecting } from "./internal";
 import { Connection, type CloseInfo, type ConnectionOptions } from "./net/Connection";
 import type { TransportFactory } from "./net/Transport";
 import { CloseCode, ErrorCode, PROTOCOL_VERSION } from "./protocol/constants";
 import type { ServerMessage, ServerMessageOf, StringMap } from "./protocol/messages";
 import type { Value, ValueMap } from "./protocol/value";
+import { Playback, parseReplayStream } from "./Playback";
 import { Room, type JoinRequest } from "./Room";
 import type { RoomFeed, RoomOptions } from "./RoomFeed";
 import { Spectator } from "./Spectator";
@@ -173,6 +181,20 @@ export class Client {
   /** Rooms open on the server, of every game. */
   async rooms(): Promise<RoomListing[]> {
     return parseRoomListings(await this.getJson("/api/rooms"));
+  }
+
+  /** The server's recordings (`--record`), newest first; empty when it records nothing. */
+  async replays(): Promise<ReplayListing[]> {
+    return parseReplayListings(await this.getJson("/api/replays"));
+  }
+
+  /** A recording as a spectator saw it, ready to play (see `Playback`). */
+  async replay(name: string): Promise<Playback> {
+    const get = this.options.fetch ?? fetch;
+    const path = `/api/replays/${encodeURIComponent(name)}`;
+    const res = await get(new URL(path, this.endpoint), { cache: "no-store" });
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}: ${(await res.text()).trim()}`);
+    return new Playback(parseReplayStream(new Uint8Array(await res.arrayBuffer())));
   }
 
   /** The fullest unlocked room of `game` with a free seat (and the filter's metadata), else a new one. */

@@ -52,6 +52,24 @@ export interface RoomListing {
   readonly url: string | null;
 }
 
+/** A recording as `GET /api/replays` lists it. */
+export interface ReplayListing {
+  /** The file name, which names its playback (`Client.replay`). */
+  readonly name: string;
+  readonly game: string;
+  readonly room: number;
+  readonly ticks: number;
+  readonly tickRate: number;
+  /** Seconds of play. */
+  readonly durationSecs: number;
+  /** Bytes of the recording. */
+  readonly size: number;
+  /** When the room started, ms since the Unix epoch. */
+  readonly startedMs: number;
+  /** False while the room still runs (or when the server stopped before closing it). */
+  readonly complete: boolean;
+}
+
 /** A look-up answered with something else than the documented JSON. */
 export class HttpApiError extends Error {
   override readonly name = "HttpApiError";
@@ -134,6 +152,26 @@ export function parseRoomListings(json: unknown): RoomListing[] {
       metadata,
       node: optionalString(o, "node", what),
       url: optionalString(o, "url", what),
+    };
+  });
+}
+
+/** Checks and converts the JSON of `GET /api/replays`. */
+export function parseReplayListings(json: unknown): ReplayListing[] {
+  if (!isArray(json)) throw new HttpApiError("replays: expected an array");
+  return json.map((raw, i) => {
+    const what = `replays[${i}]`;
+    const o = object(raw, what);
+    return {
+      name: field(o, "name", isString, what),
+      game: field(o, "game", isString, what),
+      room: field(o, "room", isNumber, what),
+      ticks: field(o, "ticks", isNumber, what),
+      tickRate: field(o, "tick_rate", isNumber, what),
+      durationSecs: field(o, "duration_secs", isNumber, what),
+      size: field(o, "size", isNumber, what),
+      startedMs: field(o, "started_ms", isNumber, what),
+      complete: field(o, "complete", isBoolean, what),
     };
   });
 }

@@ -7,6 +7,8 @@
  *   events, inputs, commands as promises, pings, gap repair, the game's result.
  * - `Spectator` (`client.watch(roomId)`): a room watched without a seat: the same reading surface
  *   (`RoomFeed`), nothing to send.
+ * - `Playback`: a recorded room (`/api/replays`) played into a `Room`, with play, pause, speed and
+ *   seek, so a game's view renders it as it renders live play.
  * - `Prediction` and `Interpolation`: smooth motion for any game, given its step rule; `FixedStep`:
  *   the local tick at the server's rate, driven by the frames.
  * - The protocol itself (constants, codec, kinds, close codes) for tools and other transports.
@@ -24,7 +26,20 @@ export {
 } from "./RoomFeed";
 export { Spectator, type SpectatorEvents } from "./Spectator";
 export { CommandLost, CommandRefused, ConnectionClosedError, JoinError, TooManyRedirects } from "./errors";
-export { HttpApiError, type GameInfo, type RoomListing, type ServerInfo } from "./httpApi";
+export { HttpApiError, type GameInfo, type ReplayListing, type RoomListing, type ServerInfo } from "./httpApi";
+export {
+  parseReplayStream,
+  Playback,
+  REPLAY_FORMAT,
+  REPLAY_VERSION,
+  ReplayFormatError,
+  route,
+  type PlaybackEvents,
+  type PlaybackSpeed,
+  type ReplayKeyframe,
+  type ReplayStream,
+  type Route,
+} from "./Playback";
 export { Emitter } from "./Emitter";
 
 export { Replica, type ApplyError, type StateMessage } from "./state/Replica";

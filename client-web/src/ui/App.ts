@@ -1,13 +1,14 @@
 /**
  * The page: the lobby, or a room's game screen once joined; the URL hash names the room
- * (#room=ID), or a room to watch as a spectator (#watch=ID: opened at once, no name needed; the
- * lobby's Watch links set it).
+ * (#room=ID), a room to watch as a spectator (#watch=ID: opened at once, no name needed; the
+ * lobby's Watch links set it), or a recording to play (#replay=NAME, the lobby's replay links).
  */
 import { Client, type Room, type ServerInfo, type Spectator } from "@tickroom/client";
 import { gameModules } from "../games";
-import { roomFromHash, watchFromHash } from "./dom";
+import { el, replayFromHash, roomFromHash, watchFromHash } from "./dom";
 import { GameScreen } from "./GameScreen";
 import { LobbyView, type JoinChoice } from "./LobbyView";
+import { ReplayScreen } from "./ReplayScreen";
 
 export interface AppOptions {
   /** How far in the past remote entities are drawn, ms. Default: 100. */
@@ -18,6 +19,7 @@ export class App {
   readonly client: Client;
   lobby: LobbyView | null = null;
   screen: GameScreen | null = null;
+  replay: ReplayScreen | null = null;
   /** Fetched once: the LAN addresses for share links. */
   private readonly info: Promise<ServerInfo | null>;
 
@@ -29,23 +31,30 @@ export class App {
     this.client = new Client(endpoint);
     this.info = this.client.info().catch(() => null);
     this.showLobby(null);
-    // A Watch link of the lobby (or one typed into the address bar) while the lobby shows.
-    window.addEventListener("hashchange", () => {
-      const watch = watchFromHash(location.hash);
-      if (watch !== null && this.lobby !== null) void this.watch(watch);
-    });
-    const watch = watchFromHash(location.hash);
-    if (watch !== null) void this.watch(watch);
+    // A Watch or replay link of the lobby (or one typed into the address bar) while the lobby shows.
+    window.addEventListener("hashchange", () => this.follow());
+    this.follow();
   }
 
-  /** The room being played or watched, if any. */
+  /** The room being played, watched or replayed, if any. */
   get room(): Room | Spectator | null {
-    return this.screen?.room ?? null;
+    return this.screen?.room ?? this.replay?.playback.room ?? null;
+  }
+
+  /** Opens what the hash names: a room to watch, or a recording to play. */
+  private follow(): void {
+    if (this.lobby === null) return;
+    const watch = watchFromHash(location.hash);
+    if (watch !== null) void this.watch(watch);
+    const replay = replayFromHash(location.hash);
+    if (replay !== null) void this.showReplay(replay);
   }
 
   private showLobby(message: string | null): void {
     this.screen?.dispose();
     this.screen = null;
+    this.replay?.dispose();
+    this.replay = null;
     this.lobby?.dispose();
     this.lobby = new LobbyView(
       this.client,
@@ -55,6 +64,34 @@ export class App {
       message,
     );
     this.mount.replaceChildren(this.lobby.root);
+  }
+
+  /** Loads recording `name` and plays it with its game's view. */
+  private async showReplay(name: string): Promise<void> {
+    this.lobby?.dispose();
+    this.lobby = null;
+    this.replay?.dispose();
+    this.replay = null;
+    this.mount.replaceChildren(el("p", { class: "muted", "data-testid": "replay-loading" }, `Loading replay ${name}…`));
+    let playback;
+    try {
+      playback = await this.client.replay(name);
+    } catch (e) {
+      history.replaceState(null, "", location.pathname + location.search);
+      this.showLobby(`Cannot play ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    this.replay = new ReplayScreen(
+      playback,
+      name,
+      gameModules.get(playback.stream.game) ?? null,
+      () => {
+        history.replaceState(null, "", location.pathname + location.search);
+        this.showLobby(null);
+      },
+      this.options.interpolationDelayMs ?? 100,
+    );
+    this.mount.replaceChildren(this.replay.root);
   }
 
   private joining(name: string, choice: JoinChoice): Promise<Room> {

@@ -2,14 +2,22 @@
  * The lobby: the player's name, one card per game the server runs (from `/api/info`) with quick
  * play and create (and the game's choices, such as the cards mode), the room list of every game
  * (refreshed from `/api/rooms`) with each room's spectators and a Watch link (`#watch=ID`, which
- * the App follows), an invited room from a `#room=ID` link, and, when the server
+ * the App follows), the server's recordings when it has any (`/api/replays`, each a
+ * `#replay=NAME` link), an invited room from a `#room=ID` link, and, when the server
  * listens on every interface, its LAN addresses with a QR code of the first, so a phone on the
  * same network joins by pointing its camera at the screen.
  */
-import { MAX_NAME_BYTES, PROTOCOL_VERSION, type Client, type RoomListing, type ServerInfo } from "@tickroom/client";
+import {
+  MAX_NAME_BYTES,
+  PROTOCOL_VERSION,
+  type Client,
+  type ReplayListing,
+  type RoomListing,
+  type ServerInfo,
+} from "@tickroom/client";
 import { toString as qrSvg } from "qrcode";
 import type { GameModule } from "../games/GameModule";
-import { el, watchLink } from "./dom";
+import { el, replayLink, watchLink } from "./dom";
 
 /** How the player wants to join. */
 export type JoinChoice =
@@ -38,6 +46,7 @@ export class LobbyView {
   private readonly list: HTMLElement;
   private readonly message: HTMLElement;
   private readonly lan: HTMLElement;
+  private readonly replays: HTMLElement;
   private timer: ReturnType<typeof setInterval> | null = null;
   private busy = false;
   private info: ServerInfo | null = null;
@@ -70,6 +79,7 @@ export class LobbyView {
       message ?? "",
     );
     this.lan = el("p", { class: "lan", id: "lan", "data-testid": "lan-urls" });
+    this.replays = el("div", { class: "replay-list hidden", "data-testid": "replay-list" });
     const invite =
       invitedRoom !== null
         ? el(
@@ -101,6 +111,7 @@ export class LobbyView {
       this.gamesBox,
       el("h2", {}, "Rooms"),
       this.list,
+      this.replays,
       this.lan,
     );
     this.nameInput.addEventListener("keydown", (e) => {
@@ -162,6 +173,7 @@ export class LobbyView {
         );
       }
     }
+    void this.refreshReplays();
     let rooms: RoomListing[];
     try {
       rooms = await this.client.rooms();
@@ -170,6 +182,47 @@ export class LobbyView {
       return;
     }
     this.showRooms(rooms);
+  }
+
+  private async refreshReplays(): Promise<void> {
+    let replays: ReplayListing[];
+    try {
+      replays = await this.client.replays();
+    } catch {
+      // An older server, or none reachable: the room list says so already.
+      replays = [];
+    }
+    this.showReplays(replays);
+  }
+
+  /** The recordings, when there are any: game, room, length, start, and a link to watch. */
+  private showReplays(replays: ReplayListing[]): void {
+    this.replays.classList.toggle("hidden", replays.length === 0);
+    if (replays.length === 0) {
+      this.replays.replaceChildren();
+      return;
+    }
+    const rows = replays.map((r) =>
+      el(
+        "tr",
+        { "data-testid": "replay-row", "data-name": r.name, "data-game": r.game },
+        el("td", {}, this.modules.get(r.game)?.title ?? r.game),
+        el("td", {}, `#${r.room}`),
+        el("td", {}, `${r.durationSecs.toFixed(1)} s`),
+        el("td", { class: "muted" }, new Date(r.startedMs).toLocaleString()),
+        el("td", { class: "muted" }, r.complete ? "" : "recording"),
+        el("td", {}, el("a", { href: replayLink(r.name), "data-testid": "replay-link", "data-name": r.name }, "Watch")),
+      ),
+    );
+    this.replays.replaceChildren(
+      el("h2", {}, "Replays"),
+      el(
+        "table",
+        {},
+        el("thead", {}, el("tr", {}, ...["Game", "Room", "Length", "Started", "", ""].map((h) => el("th", {}, h)))),
+        el("tbody", {}, ...rows),
+      ),
+    );
   }
 
   private showGames(info: ServerInfo): void {

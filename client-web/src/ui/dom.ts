@@ -44,3 +44,19 @@ function idFromHash(hash: string, key: "room" | "watch"): number | null {
   const id = Number(m[1]);
   return Number.isSafeInteger(id) ? id : null;
 }
+
+/** The page of a recording: `#replay=NAME`. */
+export function replayLink(name: string): string {
+  return `#replay=${encodeURIComponent(name)}`;
+}
+
+/** The recording named in a location hash like "#replay=arena-room1-….trec", or null. */
+export function replayFromHash(hash: string): string | null {
+  const m = /(?:^#|&)replay=([^&]+)/.exec(hash);
+  if (!m?.[1]) return null;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return null;
+  }
+}

@@ -5,7 +5,7 @@
  * The browser test (e2e/lan.spec.ts) decodes the rendered QR code. The room list: each room's
  * spectators and a Watch link.
  */
-import { PROTOCOL_VERSION, type Client, type RoomListing, type ServerInfo } from "@tickroom/client";
+import { PROTOCOL_VERSION, type Client, type ReplayListing, type RoomListing, type ServerInfo } from "@tickroom/client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { roomFromHash, watchFromHash, watchLink } from "../../src/ui/dom";
 import { LobbyView } from "../../src/ui/LobbyView";
@@ -21,19 +21,20 @@ function info(lanUrls: string[]): ServerInfo {
   };
 }
 
-/** A client that answers the lobby's two look-ups from memory. */
-function fakeClient(served: ServerInfo, rooms: RoomListing[]): Client {
-  const client: Pick<Client, "info" | "rooms"> = {
+/** A client that answers the lobby's look-ups from memory. */
+function fakeClient(served: ServerInfo, rooms: RoomListing[], replays: ReplayListing[]): Client {
+  const client: Pick<Client, "info" | "rooms" | "replays"> = {
     info: () => Promise.resolve(served),
     rooms: () => Promise.resolve(rooms),
+    replays: () => Promise.resolve(replays),
   };
   return client as Client;
 }
 
 const lobbies: LobbyView[] = [];
 
-function lobby(served: ServerInfo, rooms: RoomListing[] = []): LobbyView {
-  const view = new LobbyView(fakeClient(served, rooms), new Map(), () => undefined, null, null);
+function lobby(served: ServerInfo, rooms: RoomListing[] = [], replays: ReplayListing[] = []): LobbyView {
+  const view = new LobbyView(fakeClient(served, rooms, replays), new Map(), () => undefined, null, null);
   lobbies.push(view);
   document.body.replaceChildren(view.root);
   return view;
@@ -102,5 +103,31 @@ describe("LobbyView room list", () => {
     expect(roomFromHash("#room=12")).toBe(12);
     expect(watchFromHash("#watch=x")).toBeNull();
     expect(watchLink(7, "http://10.0.0.5:8080")).toBe("http://10.0.0.5:8080/#watch=7");
+  });
+});
+
+describe("LobbyView replays", () => {
+  const recording: ReplayListing = {
+    name: "arena-room3-20261201T060000.000Z.trec",
+    game: "arena",
+    room: 3,
+    ticks: 900,
+    tickRate: 30,
+    durationSecs: 30,
+    size: 12345,
+    startedMs: 1_796_190_503_123,
+    complete: true,
+  };
+
+  /** Each recording is a row with a `#replay=NAME` link; the section is hidden when there are none. */
+  it("lists recordings with a link to watch each, and nothing without any", async () => {
+    const view = lobby(info([]), [], [recording]);
+    await vi.waitFor(() => expect(view.root.querySelector("[data-testid=replay-link]")).not.toBeNull());
+    const link = view.root.querySelector<HTMLAnchorElement>("[data-testid=replay-link]");
+    expect(link?.getAttribute("href")).toBe("#replay=arena-room3-20261201T060000.000Z.trec");
+    expect(view.root.querySelector("[data-testid=replay-row]")?.textContent).toContain("30.0 s");
+    const empty = lobby(info([]));
+    await vi.waitFor(() => expect(empty.root.querySelector("[data-testid=game-arena]")).not.toBeNull());
+    expect(empty.root.querySelector("[data-testid=replay-list]")?.classList.contains("hidden")).toBe(true);
   });
 });

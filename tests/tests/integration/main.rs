@@ -16,6 +16,7 @@ mod hardening;
 mod join;
 mod on_change;
 mod operator;
+mod replays;
 mod replica;
 mod room_end;
 mod rooms;
