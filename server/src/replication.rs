@@ -138,8 +138,11 @@ pub struct Replication {
     acks_full: Bytes,
     /// Each member gets only its own player's ack ([`AckAudience::OwnPlayer`]).
     own_acks: bool,
-    /// With `own_acks`: the players whose ack moved this tick, with their previous ack.
-    acks_moved: HashMap<PlayerId, InputSeq>,
+    /// With `own_acks`: the acks of each player whose ack moved this tick, as that player's
+    /// Deltas carry them (encoded once per tick, not per message).
+    own_acks_delta: HashMap<PlayerId, Bytes>,
+    /// Acks naming nobody, for members whose own ack did not move (and spectators).
+    no_acks: Bytes,
     /// This tick's assembled Deltas by `back`, scopes before and scopes now: members that see
     /// the same get the same `Bytes`. Nested so that a lookup borrows slices (no allocation for
     /// the common case, a hit).
@@ -207,7 +210,8 @@ impl Replication {
             acks_delta: Bytes::new(),
             acks_full: Bytes::new(),
             own_acks: acks == AckAudience::OwnPlayer,
-            acks_moved: HashMap::new(),
+            own_acks_delta: HashMap::new(),
+            no_acks: Bytes::from(encode(&Acks::default())),
             messages: HashMap::new(),
         }
     }
@@ -322,11 +326,29 @@ impl Replication {
         }
         let acks_changed = !delta.is_empty();
         if self.own_acks {
-            self.acks_moved.clear();
-            let moved = delta.stepped.iter().chain(delta.set.iter().map(|(p, _)| p));
-            for p in moved {
-                let old = self.acks.get(p).copied().unwrap_or_default();
-                self.acks_moved.insert(*p, old);
+            self.own_acks_delta.clear();
+            for p in &delta.stepped {
+                // A bit of the bitmap costs p / 8 + 1 bytes: beyond 64 players a pair is shorter.
+                let own = if p.0 < 64 {
+                    Acks {
+                        stepped: vec![*p],
+                        set: Vec::new(),
+                    }
+                } else {
+                    let seq = acks.get(p).copied().unwrap_or_default();
+                    Acks {
+                        stepped: Vec::new(),
+                        set: vec![(*p, seq)],
+                    }
+                };
+                self.own_acks_delta.insert(*p, Bytes::from(encode(&own)));
+            }
+            for (p, seq) in &delta.set {
+                let own = Acks {
+                    stepped: Vec::new(),
+                    set: vec![(*p, *seq)],
+                };
+                self.own_acks_delta.insert(*p, Bytes::from(encode(&own)));
             }
         }
         self.acks_delta = Bytes::from(encode(&delta));
@@ -391,7 +413,8 @@ impl Replication {
         // A player's scopes include its own, so no other member sees the same: caching its
         // message would cost two hashed lookups and two copies of the lists for nothing. Members
         // without a player scope (spectators) share theirs.
-        let shared = own_player(now).is_none();
+        let own = own_player(now);
+        let shared = own.is_none();
         let hit = shared
             .then(|| {
                 self.messages
@@ -429,28 +452,15 @@ impl Replication {
         for e in events {
             out.extend_from_slice(e);
         }
-        if self.own_acks {
+        let acks = if self.own_acks {
             // Only the member's own player (the one player scope it sees): nothing for a
             // spectator, nothing for a player whose ack did not move.
-            let own = own_player(now).and_then(|p| {
-                let old = self.acks_moved.get(&p)?;
-                Some((p, *old, self.acks.get(&p).copied().unwrap_or_default()))
-            });
-            let acks = match own {
-                Some((p, old, new)) if new.0 == old.0.wrapping_add(1) && p.0 < 64 => Acks {
-                    stepped: vec![p],
-                    set: Vec::new(),
-                },
-                Some((p, _, new)) => Acks {
-                    stepped: Vec::new(),
-                    set: vec![(p, new)],
-                },
-                None => Acks::default(),
-            };
-            out.extend_from_slice(&encode(&acks));
+            own.and_then(|p| self.own_acks_delta.get(&p))
+                .unwrap_or(&self.no_acks)
         } else {
-            out.extend_from_slice(&self.acks_delta);
-        }
+            &self.acks_delta
+        };
+        out.extend_from_slice(acks);
         let bytes = Bytes::from(out);
         if shared {
             self.messages
